@@ -1,0 +1,1 @@
+"""The one train / eval / test engine."""

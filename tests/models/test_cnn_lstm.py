@@ -253,3 +253,17 @@ def test_pretrained_mobilenet_v2_names_the_scene_of_a_real_frame(torch_home, mon
     with torch.no_grad():
         assert torch.allclose(net.classifier(model.backbone(batch)), net(batch), atol=1e-4)
     assert torch.equal(model.backbone.features[0][0].weight, net.features[0][0].weight)
+
+
+@pytest.mark.parametrize("path, used, classes", [
+    ("configs/video_folder/MOBILENETV2_LSTM_10F.yaml", 0, 5),
+    ("configs/video_folder/MOBILENETV2_LSTM_5F.yaml", 5, 5),
+    ("configs/meccano/MOBILENETV2_LSTM.yaml", 0, 61),
+])
+def test_shipped_configs_build_the_two_variants(path, used, classes):
+    cfg = load_config(os.path.join(REPO, path), ["CNN_LSTM.BACKBONE_WEIGHTS", ""])
+    assert cfg.DATA.SAMPLING_METHOD == "random_sorted" and cfg.DATA.NUM_FRAMES == 10
+    model = build_model(cfg)
+    assert model.num_frames_used == used
+    assert model.head.out_features == classes
+    assert isinstance(model.backbone, torchvision.models.MobileNetV2)

@@ -151,3 +151,20 @@ def confusions(runs):
         norm = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
         out[run.name] = {"class_names": run.results["dataset"]["class_names"], "normalised": norm.tolist()}
     return out
+
+
+def top_confusions(runs, n=5):
+    """Each run's ``n`` largest off-diagonal confusion counts: the mistakes worth looking at."""
+    out = {}
+    for run in runs:
+        counts = np.asarray(run.results["test"]["confusion"], dtype=np.int64)
+        names = run.results["dataset"]["class_names"]
+        off = counts.copy()
+        np.fill_diagonal(off, 0)
+        flat = [(int(off[i, j]), i, j) for i, j in zip(*np.nonzero(off))]
+        flat.sort(key=lambda e: (-e[0], e[1], e[2]))
+        out[run.name] = [
+            {"true": names[i], "predicted": names[j], "count": c, "pct_of_true": 100.0 * c / counts[i].sum()}
+            for c, i, j in flat[:n]
+        ]
+    return out

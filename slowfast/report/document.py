@@ -156,6 +156,15 @@ def per_class_tables(groups):
     return blocks
 
 
+def top_confusions_blocks(top):
+    rows = [[run, e["true"], e["predicted"], str(e["count"]), pct(e["pct_of_true"])]
+            for run, entries in top.items() for e in entries]
+    if not rows:
+        return [text("No test sample was misclassified.")]
+    return [text("The most frequent mistakes of each run (true class predicted as another class):"),
+            table(["Run", "True class", "Predicted as", "Samples", "% of the true class"], rows, numeric=(3, 4))]
+
+
 def at_a_glance(summary_rows, pairs):
     ours = [r for r in summary_rows if not r["reference"]]
     best = max(ours, key=lambda r: r["top1"])
@@ -201,7 +210,8 @@ def build_document(data, plots):
     sections.append({"title": "Per-class accuracy", "blocks": pc + per_class_tables(data["per_class"])})
 
     cm = [image(name, alt) for name, alt in plots.items() if name.startswith("confusion")]
-    sections.append({"title": "Confusion matrices (each row sums to 100%)", "blocks": cm})
+    sections.append({"title": "Confusion matrices (each row sums to 100%)",
+                     "blocks": [{"kind": "gallery", "images": cm}, *top_confusions_blocks(data["top_confusions"])]})
 
     sections.append({"title": "Repeated test subsets", "blocks": subsets_section(data["subsets"])})
     return sections

@@ -62,31 +62,42 @@ def cost_png(rows, colours):
     ax.set(title="Accuracy against test cost (higher and further left is better)",
            xlabel="GFLOPs per test sample (per view x views, log scale)", ylabel="test top-1 (%)")
     ax.title.set_fontsize(10)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.margins(x=0.3, y=0.15)
     return _png(fig)
 
 
 def per_class_png(group, colours):
-    """Grouped horizontal bars: one row per class (most frequent on top), one bar per run."""
+    """Dot plot: one row per class (most frequent on top), one marker per run on that row.
+
+    Markers on a shared row stay readable for dozens of classes and several runs, where
+    grouped bars grow too tall to compare; the grey bar spans the runs' spread.
+    """
     classes = [c for c in group["classes"] if c["support"] > 0]
     if not classes:
         return None
     runs = group["runs"]
-    bar = 0.8 / len(runs)
-    fig = Figure(figsize=(9, 1.2 + len(classes) * (0.12 + 0.13 * len(runs))))
+    markers = "osD^vP"
+    fig = Figure(figsize=(9, 1.3 + 0.24 * len(classes)))
     ax = fig.subplots()
     y = np.arange(len(classes))
+    for i, c in enumerate(classes):
+        acc = [a for a in c["acc"] if a is not None]
+        if len(acc) > 1:
+            ax.plot([min(acc), max(acc)], [i, i], color="#c8ccd4", lw=5, solid_capstyle="round", zorder=1)
     for j, name in enumerate(runs):
-        acc = [c["acc"][j] if c["acc"][j] is not None else 0.0 for c in classes]
-        ax.barh(y + (j - (len(runs) - 1) / 2) * bar, acc, height=bar, color=colours[name], label=name)
+        acc = [c["acc"][j] for c in classes]
+        ax.scatter(acc, y, s=30, color=colours[name], marker=markers[j % len(markers)], label=name, zorder=3,
+                   edgecolors="white", linewidths=0.5)
     ax.set_yticks(y, [f"{c['name']} (n={c['support']})" for c in classes], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
+    ax.set_ylim(len(classes) - 0.5, -0.5)
+    ax.set_xlim(-3, 103)
     ax.set_xlabel("test accuracy of the class (%)")
-    ax.set_title("Per-class accuracy, classes by test frequency")
+    ax.set_title("Per-class accuracy, classes ordered by test frequency")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="y", alpha=0.12)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (1.3 + 0.24 * len(classes))),
+              ncol=min(4, len(runs)), fontsize=9, frameon=False)
     return _png(fig)
 
 
@@ -94,11 +105,11 @@ def confusion_png(title, class_names, normalised):
     """Row-normalised confusion matrix with class names; cells annotated when few classes."""
     m = np.asarray(normalised)
     k = len(class_names)
-    side = min(16, max(4.5, 0.22 * k + 2.5))
-    fig = Figure(figsize=(side + 1, side))
+    side = 5.0 if k <= 12 else min(11.0, 3.0 + 0.13 * k)
+    font = 8 if k <= 30 else 6.5
+    fig = Figure(figsize=(side + 1.2, side))
     ax = fig.subplots()
     im = ax.imshow(m * 100, cmap="Blues", vmin=0, vmax=100)
-    font = 8 if k <= 20 else max(4, 8 - k // 15)
     ax.set_xticks(range(k), class_names, rotation=90, fontsize=font)
     ax.set_yticks(range(k), class_names, fontsize=font)
     ax.set(xlabel="predicted class", ylabel="true class")

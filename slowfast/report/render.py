@@ -12,14 +12,15 @@ h2 { font-size: 18px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 2
 .card { background: #fff; border: 1px solid #dde2ea; border-radius: 6px; padding: 14px 18px; }
 .scroll { overflow-x: auto; margin: 8px 0; }
 table { border-collapse: collapse; font-size: 12.5px; background: #fff; }
-th, td { padding: 5px 9px; border-bottom: 1px solid #e3e7ee; text-align: left; white-space: nowrap; }
-th { background: #eef1f6; font-weight: 600; position: sticky; top: 0; }
+th, td { padding: 5px 7px; border-bottom: 1px solid #e3e7ee; text-align: left; white-space: nowrap; }
+th { background: #eef1f6; font-weight: 600; white-space: normal; vertical-align: bottom; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr:hover td { background: #f7f9fc; }
 tr.reference td { color: #6b7280; font-style: italic; background: #fafafa; }
 td b { color: #0b5cad; }
 p { margin: 6px 0; }
 img { max-width: 100%; height: auto; display: block; margin: 10px 0; background: #fff; }
+.gallery { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #0b5cad; }
 """
 
@@ -56,7 +57,8 @@ def to_markdown(title, subtitle, sections, plot_dir):
             elif block["kind"] == "table":
                 out.append(_md_table(block))
             else:
-                out.append(f"![{block['alt']}]({plot_dir}/{block['name']})")
+                images = block["images"] if block["kind"] == "gallery" else [block]
+                out.append("\n\n".join(f"![{im['alt']}]({plot_dir}/{im['name']})" for im in images))
             out.append("")
     return "\n".join(out)
 
@@ -81,6 +83,12 @@ def _html_table(block):
     return table
 
 
+def _img(block, pngs):
+    data = base64.b64encode(pngs[block["name"]]).decode("ascii")
+    alt = html.escape(block["alt"], quote=True)
+    return f'<img alt="{alt}" title="{alt}" src="data:image/png;base64,{data}">'
+
+
 def to_html(title, subtitle, sections, pngs):
     """One self-contained page: inline CSS, figures as base64 PNG, no scripts, no links out."""
     parts = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{html.escape(subtitle)}</p>']
@@ -92,10 +100,10 @@ def to_html(title, subtitle, sections, pngs):
                 inner.append(f"<p>{html.escape(block['text'])}</p>")
             elif block["kind"] == "table":
                 inner.append(_html_table(block))
+            elif block["kind"] == "gallery":
+                inner.append(f'<div class="gallery">{"".join(_img(im, pngs) for im in block["images"])}</div>')
             else:
-                data = base64.b64encode(pngs[block["name"]]).decode("ascii")
-                alt = html.escape(block["alt"], quote=True)
-                inner.append(f'<img alt="{alt}" title="{alt}" src="data:image/png;base64,{data}">')
+                inner.append(_img(block, pngs))
         parts.append(f'<div class="card">{"".join(inner)}</div>')
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

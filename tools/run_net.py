@@ -44,7 +44,12 @@ def main(argv=None):
         return 2
     from slowfast.engine.launch import launch_job
 
-    return launch_job(cfg, init_method=args.init_method) or 0
+    code = launch_job(cfg, init_method=args.init_method) or 0
+    if code == 0 and os.environ.get("RANK", "0") == "0":
+        print(f"Run directory: {os.path.abspath(cfg.OUTPUT_DIR)} (results.json, predictions.npz, json_stats.log, "
+              f"checkpoints/, tensorboard/)")
+        print(f"Compare runs with: python tools/compare_runs.py {cfg.OUTPUT_DIR} [RUN_DIR ...] --out DIR")
+    return code
 
 
 if __name__ == "__main__":

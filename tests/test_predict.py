@@ -10,9 +10,11 @@ import simplejpeg
 import torch
 
 from slowfast.config import load_config
+from slowfast.datasets.frames import VideoReader, decode_jpeg, jpeg_size
 from slowfast.datasets.sampling import TemporalSampler
 from slowfast.datasets.transforms import uniform_crop
 from slowfast.engine.checkpoint import save_checkpoint
+from slowfast.engine.model_setup import InputPrep
 from slowfast.models import build_model
 from tests.conftest import REPO, SHARED
 
@@ -63,16 +65,30 @@ def _decode(path):
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)], fps
 
 
-def _expected_scores(setup, frames, indices):
-    """The engine's test view, built by hand: centre crop, /255, mean/std, softmax."""
+def _expected_scores(setup, clip):
+    """The engine's test path by hand: its normalisation, the model, softmax."""
     cfg = setup["cfg"]
-    h, w = frames[0].shape[:2]
-    plan = uniform_crop(w, h, cfg.DATA.TEST_CROP_SIZE, cfg.DATA.TEST_CROP_SIZE, 1)
-    clip = np.stack([plan.apply(frames[i], w, h) for i in indices])  # T H W C
-    x = torch.from_numpy(clip).permute(3, 0, 1, 2)[None].float() / 255
-    x = (x - torch.tensor(cfg.DATA.MEAN).view(1, 3, 1, 1, 1)) / torch.tensor(cfg.DATA.STD).view(1, 3, 1, 1, 1)
+    x = InputPrep.from_cfg(cfg, torch.device("cpu"), setup["model"])(clip[None])
     with torch.no_grad():
         return torch.softmax(setup["model"](x), dim=1)[0]
+
+
+def _video_clip(setup, path, indices):
+    """The clip the datasets' readers make: VideoReader.read at the crop's decode size, crop plan."""
+    size = setup["cfg"].DATA.TEST_CROP_SIZE
+    with VideoReader(path) as reader:
+        plan = uniform_crop(reader.width, reader.height, size, size, 1)
+        frames = reader.read(indices, *plan.decode_size(reader.width, reader.height))
+        clip = np.stack([plan.apply(frames[i], reader.width, reader.height) for i in indices])
+    return torch.from_numpy(clip).permute(3, 0, 1, 2)
+
+
+def _jpeg_clip(setup, jpegs, indices):
+    size = setup["cfg"].DATA.TEST_CROP_SIZE
+    w, h = jpeg_size(jpegs[0], "frame")
+    plan = uniform_crop(w, h, size, size, 1)
+    clip = np.stack([plan.apply(decode_jpeg(jpegs[i], "frame", *plan.decode_size(w, h)), w, h) for i in indices])
+    return torch.from_numpy(clip).permute(3, 0, 1, 2)
 
 
 @pytest.mark.parametrize("clip", sorted(CLIPS))
@@ -103,7 +119,7 @@ def test_real_clip_json_and_labelled_video(setup, clip, capsys):
         assert all(t["class_name"] == NAMES[t["class_id"]] for t in w["topk"])
     # Same crop and normalisation as the engine's test: scores equal a hand-built clip's.
     for w in (result["windows"][0], result["windows"][-1]):
-        probs = _expected_scores(setup, frames, w["frame_indices"])
+        probs = _expected_scores(setup, _video_clip(setup, src, w["frame_indices"]))
         top = [t["class_id"] for t in w["topk"]]
         assert [t["score"] for t in w["topk"]] == pytest.approx(probs[top].tolist(), abs=1e-5)
     out_frames, _ = _decode(out_video)
@@ -144,8 +160,7 @@ def test_frames_folder_csv_and_short_input(setup, capsys):
     short = json.load(open(out_json))
     window = short["windows"][0]
     assert len(short["windows"]) == 1 and max(window["frame_indices"]) == 29
-    decoded = [simplejpeg.decode_jpeg(j, colorspace="RGB") for j in jpegs]
-    probs = _expected_scores(setup, decoded, window["frame_indices"])
+    probs = _expected_scores(setup, _jpeg_clip(setup, jpegs, window["frame_indices"]))
     assert window["topk"][0]["score"] == pytest.approx(probs.max().item(), abs=1e-5)
     assert window["topk"][0]["class_id"] == probs.argmax().item()
 

@@ -1,7 +1,13 @@
 """Class names for predictions: a file the user gives, the config's, or the dataset's own."""
 import csv
 import json
+import logging
 import os
+
+from slowfast.datasets import build_dataset, meccano
+from slowfast.datasets.errors import AnnotationError, MissingDataError
+
+logger = logging.getLogger(__name__)
 
 
 def read_class_names(path):
@@ -35,11 +41,23 @@ def read_class_names(path):
 
 
 def class_names_for(cfg, path=None):
-    """``path`` if given, else TENSORBOARD.CLASS_NAMES_PATH, else ``class_<k>`` placeholders."""
+    """``path`` if given, else TENSORBOARD.CLASS_NAMES_PATH, else the test dataset's own names
+    (MECCANO's class list needs no frames), else ``class_<k>`` placeholders."""
     path = path or cfg.TENSORBOARD.CLASS_NAMES_PATH
     if path:
         names = read_class_names(path)
-        if len(names) != cfg.MODEL.NUM_CLASSES:
-            raise ValueError(f"{path}: {len(names)} class names, but MODEL.NUM_CLASSES is {cfg.MODEL.NUM_CLASSES}")
-        return names
-    return [f"class_{k}" for k in range(cfg.MODEL.NUM_CLASSES)]
+    elif cfg.TEST.DATASET == "meccano":
+        ann_dir = cfg.DATA.PATH_TO_ANNOTATIONS or meccano.DEFAULT_ANNOTATIONS
+        classes = os.path.join(ann_dir, meccano.CLASSES_FILE)
+        if not os.path.isfile(classes):
+            classes = os.path.join(meccano.DEFAULT_ANNOTATIONS, meccano.CLASSES_FILE)
+        names, path = meccano.read_classes(classes), classes
+    else:
+        try:
+            names, path = build_dataset(cfg, "test").class_names, f"the {cfg.TEST.DATASET} test list"
+        except (MissingDataError, AnnotationError, ValueError) as e:
+            logger.warning("No class names (%s); using class_<k>", e)
+            return [f"class_{k}" for k in range(cfg.MODEL.NUM_CLASSES)]
+    if len(names) != cfg.MODEL.NUM_CLASSES:
+        raise ValueError(f"{path}: {len(names)} class names, but MODEL.NUM_CLASSES is {cfg.MODEL.NUM_CLASSES}")
+    return list(names)

@@ -54,7 +54,7 @@ def write_labelled_video(source, windows, total, out_path):
         stream.options = {"crf": "20"} if codec == "libx264" else {}
         if codec == "mpeg4":
             stream.bit_rate = 2_000_000
-        for i, frame in enumerate(source.frames()):
+        for i, (frame, _, _) in enumerate(source.frames()):
             if i == 0:
                 # 4:2:0 chroma needs even sizes: pad odd frames by one black row/column.
                 h, w = frame.shape[:2]

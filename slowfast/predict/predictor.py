@@ -8,21 +8,18 @@ from slowfast.predict.windows import make_plan
 
 
 class Predictor:
-    """Runs ``model`` on windows of an input; ``transform`` maps one RGB frame to C x H x W uint8."""
+    """Runs ``model`` on windows of an input; ``transform`` is a :class:`TestCrop`."""
 
-    def __init__(self, model, transform, mean, std, class_names, device="cpu", batch_size=8):
-        self.model = model.eval().to(device)
+    def __init__(self, model, transform, input_prep, class_names, batch_size=8):
+        self.model = model.eval()
         self.transform = transform
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1)
+        self.input_prep = input_prep  # the engine's uint8 -> normalised float step
         self.class_names = class_names
-        self.device = device
         self.batch_size = batch_size
 
     @torch.no_grad()
     def _scores(self, clips):
-        x = torch.stack(clips).to(self.device).float().div_(255.0)
-        x = (x - self.mean) / self.std
+        x = self.input_prep(torch.stack(clips))
         return torch.softmax(self.model(x).float(), dim=1).cpu()
 
     def _windows(self, source, plan):
@@ -34,7 +31,7 @@ class Predictor:
         upcoming, wanted, buffer = deque(), set(), {}
         next_start, last = 0, None
         self.total = 0
-        for f, frame in enumerate(source.frames()):
+        for f, frame in enumerate(source.frames(self.transform)):
             self.total, last = f + 1, frame
             # A window's first sampled frame can sit one frame before its start (centred stride).
             while next_start <= f + 1:
@@ -43,7 +40,7 @@ class Predictor:
                 wanted.update(idx)
                 next_start += plan.stride
             if f in wanted:
-                buffer[f] = self.transform(frame)
+                buffer[f] = self.transform(*frame)
             while upcoming and upcoming[0][0] + plan.span <= self.total:
                 start, idx = upcoming.popleft()
                 yield start, idx, torch.stack([buffer[i] for i in idx], dim=1)
@@ -53,7 +50,7 @@ class Predictor:
                 wanted.discard(i)
         if 0 < self.total < plan.span:
             # Shorter than one window: sample it anyway, clamped to the last frame.
-            buffer.setdefault(self.total - 1, self.transform(last))
+            buffer.setdefault(self.total - 1, self.transform(*last))
             idx = plan.indices(0, self.total)
             yield 0, idx, torch.stack([buffer[i] for i in idx], dim=1)
 

@@ -1,14 +1,20 @@
 """Frames of the input, in order: a video file (PyAV) or a MECCANO-style folder of JPEGs.
 
-Frames are streamed, never all held in memory, so hour-long inputs work.
+Frames are streamed, never all held in memory, so hour-long inputs work. Given a crop
+(see ``transform.TestCrop``) a frame is decoded at the reduced size the dataset readers
+would use for that crop (JPEG DCT scaling, scaling in PyAV's colour conversion), so
+prediction sees the same pixels as the engine's test.
 """
+import math
 import os
 import re
 
 import av
-import numpy as np
-import simplejpeg
 from PIL import Image
+import numpy as np
+
+from slowfast.datasets.errors import BadInputError
+from slowfast.datasets.frames import decode_jpeg, jpeg_size, read_bytes
 
 _IMAGE_EXT = (".jpg", ".jpeg", ".png")
 
@@ -17,8 +23,17 @@ class InputError(ValueError):
     """An input that cannot be read; the message names the path."""
 
 
+def _video_scale(width, height, min_w, min_h):
+    """PyAV conversion size: as slowfast.datasets.frames.VideoReader.read picks it."""
+    if min_w > 0 and min_h > 0 and width >= 2 * min_w and height >= 2 * min_h:
+        factor = min(width / min_w, height / min_h)
+        return dict(width=int(math.ceil(width / factor)), height=int(math.ceil(height / factor)),
+                    interpolation="AREA")
+    return {}
+
+
 class VideoSource:
-    """A video file decoded with PyAV; fps from the container."""
+    """A video file decoded with PyAV in presentation order; fps from the container."""
 
     is_video = True
 
@@ -29,19 +44,22 @@ class VideoSource:
                 if not container.streams.video:
                     raise InputError(f"{path}: no video stream")
                 stream = container.streams.video[0]
-                rate = stream.average_rate or stream.guessed_rate
-                self.fps = float(rate) if rate else 25.0
-                self.rate = rate
-        except av.error.FFmpegError as e:
-            raise InputError(f"{path}: cannot be decoded by PyAV ({e})") from e
+                self.rate = stream.average_rate or stream.guessed_rate
+                self.fps = float(self.rate) if self.rate else 25.0
+        except av.FFmpegError as e:
+            raise InputError(f"{path}: cannot be opened by PyAV ({e})") from e
 
-    def frames(self):
-        """Yield H x W x 3 uint8 RGB frames."""
+    def frames(self, crop=None):
+        """Yield (RGB uint8 image, source width, source height), reduced for ``crop`` if given."""
         try:
             with av.open(self.path) as container:
+                size = None
                 for frame in container.decode(video=0):
-                    yield frame.to_ndarray(format="rgb24")
-        except av.error.FFmpegError as e:
+                    if size is None:
+                        size = {} if crop is None else _video_scale(
+                            frame.width, frame.height, *crop.decode_size(frame.width, frame.height))
+                    yield frame.to_ndarray(format="rgb24", **size), frame.width, frame.height
+        except av.FFmpegError as e:
             raise InputError(f"{self.path}: decoding failed ({e})") from e
 
 
@@ -51,7 +69,7 @@ def _frame_number(name):
 
 
 class FolderSource:
-    """A folder of numbered images (``00001.jpg``, ``010122.jpg``: the number, not the string, orders)."""
+    """A folder of numbered images (``09999.jpg`` then ``010000.jpg``: the number orders them)."""
 
     is_video = False
 
@@ -67,18 +85,20 @@ class FolderSource:
             raise InputError(f"{path}: no .jpg/.png frames in the folder")
         self.files = sorted(names, key=_frame_number)
 
-    def frames(self):
+    def frames(self, crop=None):
         for name in self.files:
             file = os.path.join(self.path, name)
             try:
-                with open(file, "rb") as f:
-                    data = f.read()
-                if simplejpeg.is_jpeg(data):
-                    yield simplejpeg.decode_jpeg(data, colorspace="RGB")
-                else:
-                    yield np.asarray(Image.open(file).convert("RGB"))
-            except (OSError, ValueError) as e:
-                raise InputError(f"{file}: cannot be decoded ({e})") from e
+                if name.lower().endswith(".png"):
+                    img = np.asarray(Image.open(file).convert("RGB"))
+                    yield img, img.shape[1], img.shape[0]
+                    continue
+                data = read_bytes(file)
+                w, h = jpeg_size(data, file)
+                min_size = crop.decode_size(w, h) if crop is not None else (0, 0)
+                yield decode_jpeg(data, file, *min_size), w, h
+            except (BadInputError, OSError) as e:
+                raise InputError(str(e)) from e
 
 
 def open_source(path, folder_fps):

@@ -85,7 +85,7 @@ class Trainer:
     def _step(self, batch, epoch, it, n, window, detectors):
         clips, labels, _, _ = batch
         cfg, device = self.cfg, self.ctx.device
-        lr = get_lr_at_epoch(cfg, epoch + it / n)
+        lr = self.lr_at(epoch, it, n)
         set_lr(self.optimizer, lr)
         x = self.prepare(clips)
         y = labels.to(device, non_blocking=True)
@@ -108,6 +108,11 @@ class Trainer:
         detectors.update(loss, it)
         window.add(loss, logits.detach().float(), y)
         return lr, boundary
+
+    def lr_at(self, epoch, it, n):
+        """PySlowFast's per-iteration LR, counted in optimizer steps when accumulating."""
+        steps_per_epoch = -(-n // self.accum)
+        return get_lr_at_epoch(self.cfg, epoch + (it // self.accum) / steps_per_epoch)
 
     def _optimizer_step(self):
         solver = self.cfg.SOLVER
@@ -160,7 +165,7 @@ class Trainer:
         data_time = window_data = 0.0
         epoch_start = window_start = time.perf_counter()
         window_iters = 0
-        lr = get_lr_at_epoch(cfg, epoch + start_iter / n)
+        lr = self.lr_at(epoch, start_iter, n)
         for it in range(start_iter, n):
             t0 = time.perf_counter()
             batch = next(batches)

@@ -114,6 +114,13 @@ def broadcast_object(obj, ctx):
     return box[0]
 
 
+def broadcast_buffers(module, ctx):
+    """Give every rank rank 0's buffers (BN running stats drift apart after the last step)."""
+    if ctx.distributed:
+        for buf in module.buffers():
+            dist.broadcast(buf, src=0)
+
+
 def barrier(ctx):
     if ctx.distributed:
         dist.barrier()

@@ -6,6 +6,7 @@ computed with the final weights. BatchNorm's cumulative mode (momentum None) giv
 that average. Across processes the per-rank averages are averaged again. Layers that the
 model keeps in eval mode (MODEL.FROZEN_BN) are left alone.
 """
+import itertools
 import logging
 
 import torch
@@ -33,9 +34,7 @@ def update_bn_stats(model, batches, prepare, num_batches, ctx, autocast):
         m.reset_running_stats()
         m.momentum = None
     seen = 0
-    for clips, *_ in batches:
-        if seen >= num_batches:
-            break
+    for clips, *_ in itertools.islice(batches, num_batches):
         with autocast():
             model(prepare(clips))
         seen += 1

@@ -144,11 +144,16 @@ class _Run:
                 )
             return data["epoch"] + 1, data.get("iter_in_epoch", 0), states
         if cfg.TRAIN.CHECKPOINT_FILE_PATH:
-            _, data = load_weights(
+            report, data = load_weights(
                 cfg.TRAIN.CHECKPOINT_FILE_PATH, self.module, cfg.TRAIN.CHECKPOINT_TYPE,
                 cfg.TRAIN.CHECKPOINT_INFLATE, cfg.TRAIN.CHECKPOINT_CLEAR_NAME_PATTERN,
             )
             if data is not None and "epoch" in data and not cfg.TRAIN.CHECKPOINT_EPOCH_RESET:
+                if report.incomplete():
+                    raise CheckpointError(
+                        f"{cfg.TRAIN.CHECKPOINT_FILE_PATH}: its optimizer state cannot continue this model "
+                        f"({', '.join(report.incomplete())} not loaded); set TRAIN.CHECKPOINT_EPOCH_RESET True to fine-tune"
+                    )
                 self._load_optimizer(data, cfg.TRAIN.CHECKPOINT_FILE_PATH)
                 logger.info("Continuing after epoch %d of %s (TRAIN.CHECKPOINT_EPOCH_RESET False)",
                             data["epoch"] + 1, cfg.TRAIN.CHECKPOINT_FILE_PATH)
@@ -203,6 +208,8 @@ class _Run:
                     distributed.barrier(ctx)
                     raise Interrupted(stop.signum, path) from None
                 start_iter, rng_states = 0, None
+                # Validate and save what rank 0 holds: the checkpoint is what gets evaluated.
+                distributed.broadcast_buffers(self.module, ctx)
                 self.timing["train_wall_s"] += stats["epoch_time_s"]
                 self.timing["train_clips"] += stats["clips"]
                 is_eval = _is_period(epoch, cfg.TRAIN.EVAL_PERIOD, cfg.SOLVER.MAX_EPOCH)

@@ -1,6 +1,6 @@
 """tools/run_net.py with the tiny test doubles registered (for subprocess tests).
 
-TINY_DUMP_DIR=DIR additionally saves each rank's final model state as DIR/rank{R}.pt.
+TINY_DUMP_DIR=DIR additionally saves each rank's trained model state (before testing) as DIR/rank{R}.pt.
 """
 import importlib.util
 import os
@@ -19,15 +19,14 @@ torch.set_num_threads(1)
 
 dump_dir = os.environ.get("TINY_DUMP_DIR")
 if dump_dir:
-    _run = runner.run
+    _test = runner._Run.test
 
-    def _run_and_dump(cfg, ctx=None):
-        outcome = _run(cfg, ctx)
-        rank = ctx.rank if ctx is not None else 0
-        torch.save(outcome.model.state_dict(), os.path.join(dump_dir, f"rank{rank}.pt"))
-        return outcome
+    def _dump_then_test(self):
+        """Save this rank's weights as training left them, before the test loads best.pyth."""
+        torch.save(self.module.state_dict(), os.path.join(dump_dir, f"rank{self.ctx.rank}.pt"))
+        return _test(self)
 
-    runner.run = _run_and_dump
+    runner._Run.test = _dump_then_test
 
 spec = importlib.util.spec_from_file_location("run_net", os.path.join(REPO, "tools", "run_net.py"))
 run_net = importlib.util.module_from_spec(spec)

@@ -4,13 +4,16 @@ FLOPs are fvcore's: one multiply-add counts as one FLOP, as in PySlowFast's ``ge
 (SlowFast 8x8 R50: 66.07 GFLOPs at a 256 test crop). fvcore knows no fused attention op, so we
 add a handle for ``aten::scaled_dot_product_attention`` that counts what the explicit
 ``softmax(QK^T)V`` matmuls would: a model using SDPA reports the same numbers as its
-explicit-matmul twin.
+explicit-matmul twin. Both counts come from one trace (a full-size forward pass).
 """
 import math
 import warnings
+from collections import Counter
 
 import torch
-from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
+from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as FVCORE_ACTIVATION_HANDLES
+from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as FVCORE_FLOP_HANDLES
+from fvcore.nn.jit_analysis import JitModelAnalysis
 from fvcore.nn.jit_handles import get_shape
 
 from slowfast.utils.logging import get_logger
@@ -38,14 +41,34 @@ def sdpa_activation_jit(inputs, outputs):
     return batch * lq * (lk + dv)
 
 
-def _count(analysis_cls, handle, model, x):
-    analysis = analysis_cls(model, (x,)).set_op_handle(_SDPA, handle)
+def _number(count):
+    return sum(count.values()) if isinstance(count, Counter) else count
+
+
+def _flops_and_activations(flop_handle, activation_handle):
+    """One fvcore handle reporting both quantities, so a single trace yields both totals."""
+    def handle(inputs, outputs):
+        return Counter({
+            "flops": _number(flop_handle(inputs, outputs)) if flop_handle else 0,
+            "activations": _number(activation_handle(inputs, outputs)) if activation_handle else 0,
+        })
+    return handle
+
+
+_FLOP_HANDLES = {**FVCORE_FLOP_HANDLES, _SDPA: sdpa_flop_jit}
+_ACTIVATION_HANDLES = {**FVCORE_ACTIVATION_HANDLES, _SDPA: sdpa_activation_jit}
+_HANDLES = {op: _flops_and_activations(_FLOP_HANDLES.get(op), _ACTIVATION_HANDLES.get(op))
+            for op in set(_FLOP_HANDLES) | set(_ACTIVATION_HANDLES)}
+
+
+def _count(model, x):
+    analysis = JitModelAnalysis(model, (x,)).set_op_handle(**_HANDLES)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    total = analysis.total()
+    totals = analysis.by_operator()
     skipped = analysis.unsupported_ops()
     if skipped:
-        logger.debug("%s ignored ops: %s", analysis_cls.__name__, dict(skipped))
-    return total
+        logger.debug("model_stats: ops not counted: %s", dict(skipped))
+    return totals["flops"], totals["activations"]
 
 
 def model_stats(model, cfg):
@@ -65,8 +88,7 @@ def model_stats(model, cfg):
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about Python-level shape checks
-            flops = _count(FlopCountAnalysis, sdpa_flop_jit, model, x)
-            activations = _count(ActivationCountAnalysis, sdpa_activation_jit, model, x)
+            flops, activations = _count(model, x)
     finally:
         model.train(was_training)
     return {

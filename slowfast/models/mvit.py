@@ -189,7 +189,7 @@ class MViT(nn.Module):
             head_mul[block] = factor
         stride_q = _per_block(mvit.POOL_Q_STRIDE, depth)
         stride_kv = _kv_strides(mvit, stride_q)
-        drop_path = torch.linspace(0, mvit.DROPPATH_RATE, depth).tolist()
+        drop_path = torch.linspace(0, mvit.DROPPATH_RATE, depth, device="cpu").tolist()
 
         input_size = list(self.patch_dims)
         self.blocks = nn.ModuleList()
@@ -340,5 +340,5 @@ def build_mvit(cfg):
         raise ModelBuildError("cannot build MViT:\n  " + "\n  ".join(problems))
     try:
         return MViT(cfg)
-    except (ValueError, RuntimeError, ZeroDivisionError) as e:
+    except ValueError as e:
         raise ModelBuildError(f"cannot build MViT from MVIT.*: {e}") from e

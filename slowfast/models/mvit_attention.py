@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from slowfast.models.mvit_relpos import rel_pos_terms, table_length
+from slowfast.models.mvit_relpos import axis_rows, table_length
 from slowfast.models.mvit_sdpa import attention
 
 
@@ -102,17 +102,14 @@ class MultiScaleAttention(nn.Module):
         v, _ = pool_tokens(v, self.pool_v, thw, self.prefix, self.norm_v)
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
 
-        terms = None
+        rows = None
         if self.rel_pos_spatial or self.rel_pos_temporal:
-            terms = rel_pos_terms(
-                q[:, :, self.prefix:],
-                q_thw,
-                k_thw,
-                rel_pos_t=self.rel_pos_t if self.rel_pos_temporal else None,
-                rel_pos_h=self.rel_pos_h if self.rel_pos_spatial else None,
-                rel_pos_w=self.rel_pos_w if self.rel_pos_spatial else None,
+            rows = (
+                axis_rows(self.rel_pos_t, q_thw[0], k_thw[0]) if self.rel_pos_temporal else None,
+                axis_rows(self.rel_pos_h, q_thw[1], k_thw[1]) if self.rel_pos_spatial else None,
+                axis_rows(self.rel_pos_w, q_thw[2], k_thw[2]) if self.rel_pos_spatial else None,
             )
-        out = attention(q, k, v, terms, k_thw, self.prefix, self.scale, self.attn_impl)
+        out = attention(q, k, v, rows, q_thw, k_thw, self.prefix, self.scale, self.attn_impl)
         if self.residual_pooling:
             if self.prefix:
                 out = torch.cat((out[:, :, : self.prefix], out[:, :, self.prefix:] + q[:, :, self.prefix:]), dim=2)

@@ -35,35 +35,49 @@ def _distance_index(q_len, k_len):
     return dist.long()
 
 
-def _axis_rows(table, q_len, k_len):
+def axis_rows(table, q_len, k_len):
     """(q_len, k_len, C) rows of ``table``, resized first if the sizes changed since build."""
     table = resize_table(table, 2 * max(q_len, k_len) - 1)
     return table[_distance_index(q_len, k_len).to(table.device)]
 
 
-def rel_pos_terms(q, q_thw, k_thw, rel_pos_t=None, rel_pos_h=None, rel_pos_w=None):
+def rel_pos_terms(q, q_thw, k_thw, rows):
     """Per-query terms ``(rt, rh, rw)``, shaped (B, H, Nq_space, k_t | k_h | k_w), or None.
 
-    ``q`` is (B, H, Nq_space, C) without the cls token and without the softmax scale.
+    ``q`` is (B, H, Nq_space, C) without the cls token and without the softmax scale;
+    ``rows`` are ``axis_rows`` for t, h, w (None where that axis has no table).
     The einsum/matmul split mirrors PySlowFast so FLOP counters see the same operations.
     """
     b, heads, _, dim = q.shape
     qt, qh, qw = q_thw
-    kt, kh, kw = k_thw
+    rows_t, rows_h, rows_w = rows
     r_q = q.reshape(b, heads, qt, qh, qw, dim)
     rt = rh = rw = None
-    if rel_pos_h is not None:
-        rh = torch.einsum("bythwc,hkc->bythwk", r_q, _axis_rows(rel_pos_h, qh, kh))
-        rh = rh.reshape(b, heads, -1, kh)
-    if rel_pos_w is not None:
-        rw = torch.einsum("bythwc,wkc->bythwk", r_q, _axis_rows(rel_pos_w, qw, kw))
-        rw = rw.reshape(b, heads, -1, kw)
-    if rel_pos_t is not None:
-        rows = _axis_rows(rel_pos_t, qt, kt)  # (qt, kt, C)
+    if rows_h is not None:
+        rh = torch.einsum("bythwc,hkc->bythwk", r_q, rows_h).reshape(b, heads, -1, k_thw[1])
+    if rows_w is not None:
+        rw = torch.einsum("bythwc,wkc->bythwk", r_q, rows_w).reshape(b, heads, -1, k_thw[2])
+    if rows_t is not None:
         by_time = r_q.permute(2, 0, 1, 3, 4, 5).reshape(qt, -1, dim)
-        rt = torch.matmul(by_time, rows.transpose(1, 2))  # (qt, B*H*qh*qw, kt)
-        rt = rt.reshape(qt, b, heads, qh * qw, kt).permute(1, 2, 0, 3, 4).reshape(b, heads, -1, kt)
+        rt = torch.matmul(by_time, rows_t.transpose(1, 2))  # (qt, B*H*qh*qw, kt)
+        rt = rt.reshape(qt, b, heads, qh * qw, -1).permute(1, 2, 0, 3, 4).reshape(b, heads, -1, k_thw[0])
     return rt, rh, rw
+
+
+def rel_pos_terms_backward(q, q_thw, rows, grad_terms):
+    """Adjoint of ``rel_pos_terms``: (grad wrt q, grads wrt rows_t, rows_h, rows_w)."""
+    b, heads, _, dim = q.shape
+    r_q = q.reshape(b, heads, *q_thw, dim)
+    grad_q = torch.zeros_like(r_q)
+    grad_rows = []
+    for axis, table, grad in zip("thw", rows, grad_terms):
+        if table is None:
+            grad_rows.append(None)
+            continue
+        grad = grad.reshape(b, heads, *q_thw, -1)
+        grad_q += torch.einsum(f"bythwk,{axis}kc->bythwc", grad, table)
+        grad_rows.append(torch.einsum(f"bythwk,bythwc->{axis}kc", grad, r_q))
+    return grad_q.reshape(q.shape), grad_rows
 
 
 def expand_bias(terms, k_thw, prefix=0):

@@ -11,100 +11,114 @@ backward, a block of query rows at a time, so no (Nq x Nk) tensor outlives its b
 import torch
 import torch.nn.functional as F
 
-from slowfast.models.mvit_relpos import expand_bias
+from slowfast.models.mvit_relpos import expand_bias, rel_pos_terms, rel_pos_terms_backward
 
 # Rows of logits recomputed at once in the CPU backward: bounds its scratch memory.
 _BACKWARD_CHUNK_ELEMENTS = 1 << 22
 
 
-def attention(q, k, v, terms, k_thw, prefix, scale, impl):
-    """Attention output (B, H, Nq, C); ``terms`` are rel-pos per-query terms or None."""
-    if impl == "explicit":
-        return _explicit(q, k, v, terms, k_thw, prefix, scale)
-    if terms is None:
+def attention(q, k, v, rows, q_thw, k_thw, prefix, scale, impl):
+    """Attention output (B, H, Nq, C).
+
+    ``rows`` are the rel-pos table rows (t, h, w) from ``mvit_relpos.axis_rows``, or None
+    without rel-pos; the first ``prefix`` tokens (cls) get no rel-pos term.
+    """
+    if rows is None:
+        if impl == "explicit":
+            return ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
         return F.scaled_dot_product_attention(q, k, v, scale=scale)
-    if _needs_custom_backward(q, k, v, terms):
-        return _FusedRelPosAttention.apply(q, k, v, *_pad_terms(terms, prefix), k_thw, prefix, scale)
+    if impl == "sdpa" and _needs_custom_backward(q, k, v, rows):
+        return _FusedRelPosAttention.apply(q, k, v, *rows, q_thw, k_thw, prefix, scale)
+    terms = rel_pos_terms(q[:, :, prefix:], q_thw, k_thw, rows)
+    if impl == "explicit":
+        logits = (q * scale) @ k.transpose(-2, -1) + expand_bias(terms, k_thw, prefix)
+        return logits.softmax(dim=-1) @ v
     bias = expand_bias(terms, k_thw, prefix).to(q.dtype)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
 
 
-def _explicit(q, k, v, terms, k_thw, prefix, scale):
-    logits = (q * scale) @ k.transpose(-2, -1)
-    if terms is not None:
-        logits = logits + expand_bias(terms, k_thw, prefix)
-    return logits.softmax(dim=-1) @ v
-
-
-def _needs_custom_backward(q, k, v, terms):
+def _needs_custom_backward(q, k, v, rows):
     """CPU training (the case where PyTorch's own SDPA would drop to the math path)."""
     if q.device.type != "cpu" or not torch.is_grad_enabled() or torch.jit.is_tracing():
         return False
-    tensors = [q, k, v] + [t for t in terms if t is not None]
-    return any(t.requires_grad for t in tensors)
+    return any(t is not None and t.requires_grad for t in (q, k, v) + tuple(rows))
 
 
-def _pad_terms(terms, prefix):
-    """Give the cls query rows zero terms so row i of every term belongs to query i."""
-    return tuple(None if t is None else F.pad(t, (0, 0, prefix, 0)) for t in terms)
+def _optional(tensors, present):
+    return tuple(t if p else None for t, p in zip(tensors, present))
 
 
 class _FusedRelPosAttention(torch.autograd.Function):
-    """Fused SDPA forward; backward recomputes softmax per row chunk (flash-style)."""
+    """Fused SDPA forward; backward recomputes the softmax per chunk of query rows.
+
+    Only q, k, v and the small table rows are kept for backward: the rel-pos terms
+    and the bias are recomputed, so neither they nor the probabilities are stored.
+    """
 
     @staticmethod
-    def forward(ctx, q, k, v, rt, rh, rw, k_thw, prefix, scale):
-        terms = (rt, rh, rw)
+    def forward(ctx, q, k, v, rows_t, rows_h, rows_w, q_thw, k_thw, prefix, scale):
+        rows = (rows_t, rows_h, rows_w)
+        terms = _padded_terms(q, rows, q_thw, k_thw, prefix)
         bias = _bias_rows(terms, k_thw, prefix, 0, q.shape[2]).to(q.dtype)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
-        ctx.save_for_backward(q, k, v, *(t if t is not None else torch.empty(0) for t in terms))
-        ctx.present = tuple(t is not None for t in terms)
-        ctx.k_thw, ctx.prefix, ctx.scale = k_thw, prefix, scale
+        ctx.present = tuple(t is not None for t in rows)
+        ctx.save_for_backward(q, k, v, *(t for t in rows if t is not None))
+        ctx.q_thw, ctx.k_thw, ctx.prefix, ctx.scale = q_thw, k_thw, prefix, scale
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        q, k, v, *saved = ctx.saved_tensors
-        terms = tuple(t if p else None for t, p in zip(saved, ctx.present))
-        kt, kh, kw = ctx.k_thw
-        prefix, scale = ctx.prefix, ctx.scale
+        q, k, v, *kept = ctx.saved_tensors
+        kept = iter(kept)
+        rows = tuple(next(kept) if p else None for p in ctx.present)
+        k_thw, prefix, scale = ctx.k_thw, ctx.prefix, ctx.scale
+        terms = _padded_terms(q, rows, ctx.q_thw, k_thw, prefix)
         b, heads, nq, _ = q.shape
         nk = k.shape[2]
         grad_q = torch.empty_like(q)
         grad_k = torch.zeros_like(k)
         grad_v = torch.zeros_like(v)
         grad_terms = [None if t is None else torch.empty_like(t) for t in terms]
-        rows = max(1, _BACKWARD_CHUNK_ELEMENTS // (b * heads * nk))
-        k_t = k.transpose(-2, -1)
+        chunk = max(1, _BACKWARD_CHUNK_ELEMENTS // (b * heads * nk))
+        k_t = k.transpose(-2, -1).reshape(b * heads, -1, nk)
         v_t = v.transpose(-2, -1)
-        for start in range(0, nq, rows):
-            stop = min(start + rows, nq)
+        for start in range(0, nq, chunk):
+            stop = min(start + chunk, nq)
             q_c, g_c = q[:, :, start:stop], grad_out[:, :, start:stop]
-            logits = _bias_rows(terms, ctx.k_thw, prefix, start, stop).to(q.dtype)
+            bias = _bias_rows(terms, k_thw, prefix, start, stop).to(q.dtype)
             logits = torch.baddbmm(
-                logits.reshape(b * heads, stop - start, nk),
+                bias.reshape(b * heads, stop - start, nk),
                 q_c.reshape(b * heads, stop - start, -1),
-                k_t.reshape(b * heads, -1, nk),
+                k_t,
                 alpha=scale,
-            ).reshape(b, heads, stop - start, nk)
-            probs = logits.softmax(dim=-1)
-            del logits
-            grad_probs = g_c @ v_t
-            # d logits = P * (dP - rowsum(P * dP)), the softmax backward, in place.
-            row_dot = (probs * grad_probs).sum(dim=-1, keepdim=True)
-            grad_logits = grad_probs.sub_(row_dot).mul_(probs)
+            )
+            probs = logits.softmax(dim=-1).reshape(b, heads, stop - start, nk)
+            del logits, bias
             grad_v += probs.transpose(-2, -1) @ g_c
+            # Softmax backward in place: d logits = P * (dP - rowsum(P * dP)).
+            grad_logits = g_c @ v_t
+            row_dot = (probs * grad_logits).sum(dim=-1, keepdim=True)
+            grad_logits.sub_(row_dot).mul_(probs)
             del probs
             grad_q[:, :, start:stop] = (grad_logits @ k) * scale
             grad_k += (grad_logits.transpose(-2, -1) @ q_c) * scale
-            _reduce_term_grads(grad_terms, grad_logits[..., prefix:], (kt, kh, kw), start, stop)
-        return (grad_q, grad_k, grad_v, *grad_terms, None, None, None)
+            _reduce_term_grads(grad_terms, grad_logits[..., prefix:], k_thw, start, stop)
+        grad_terms = [None if g is None else g[:, :, prefix:] for g in grad_terms]
+        grad_q_space, grad_rows = rel_pos_terms_backward(q[:, :, prefix:], ctx.q_thw, rows, grad_terms)
+        grad_q[:, :, prefix:] += grad_q_space
+        return (grad_q, grad_k, grad_v, *grad_rows, None, None, None, None)
+
+
+def _padded_terms(q, rows, q_thw, k_thw, prefix):
+    """Rel-pos terms with zero rows for the cls queries, so term row i is query i."""
+    terms = rel_pos_terms(q[:, :, prefix:], q_thw, k_thw, rows)
+    return tuple(None if t is None else F.pad(t, (0, 0, prefix, 0)) for t in terms)
 
 
 def _bias_rows(terms, k_thw, prefix, start, stop):
-    """Rows [start, stop) of the bias; ``terms`` already carry zero rows for the cls token."""
-    rows = tuple(None if t is None else t[:, :, start:stop] for t in terms)
-    return expand_bias(rows, k_thw, 0) if not prefix else F.pad(expand_bias(rows, k_thw, 0), (prefix, 0))
+    """Rows [start, stop) of the (Nq, Nk) bias, zero in the cls key columns."""
+    bias = expand_bias(tuple(None if t is None else t[:, :, start:stop] for t in terms), k_thw)
+    return F.pad(bias, (prefix, 0)) if prefix else bias
 
 
 def _reduce_term_grads(grad_terms, grad_space, k_thw, start, stop):

@@ -59,8 +59,9 @@ class _Window:
         top = logits.topk(k, dim=1).indices
         hits = top == labels[:, None]
         n = labels.shape[0]
+        # new_full fills on the device; torch.tensor(n, device=cuda) would copy from the host and sync.
         self.sums += torch.stack([loss.double() * n, hits[:, 0].sum().double(), hits.any(1).sum().double(),
-                                  torch.tensor(float(n), device=loss.device, dtype=torch.float64)])
+                                  self.sums.new_full((), float(n))])
 
 
 class Trainer:

@@ -10,7 +10,6 @@ across ranks and nothing is padded. Call ``set_epoch(loader, epoch)`` before eac
 import functools
 import math
 
-import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -64,9 +63,11 @@ def collate_clips(items):
 
 
 def _init_worker(seed, worker_id):
-    """One thread per worker (the workers are the parallelism) and seeded global RNGs."""
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
+    """Seeded global RNGs (augmentation uses per-item generators; this covers anything else).
+
+    DataLoader already limits torch to one thread per worker. OpenCV is left alone: calling
+    cv2.setNumThreads in a forked child whose parent ran OpenCV's thread pool deadlocks.
+    """
     np.random.seed((seed + worker_id) % 2**32)
     torch.manual_seed(seed + worker_id)
 

@@ -6,7 +6,7 @@ atomically, a finished folder gets a ``.prepared`` marker, and a rerun skips mar
 and frames already written, so an interrupted run resumes.
 """
 import os
-from multiprocessing import Pool
+from multiprocessing import get_context
 
 import cv2
 import simplejpeg
@@ -40,7 +40,6 @@ def resize_frame(data, path, short_side, quality):
 
 def _work(job):
     src_dir, dst_dir, names, short_side, quality = job
-    cv2.setNumThreads(1)
     for name in names:
         src = os.path.join(src_dir, name)
         dst = os.path.join(dst_dir, name)
@@ -74,7 +73,9 @@ def prepare(src, dst, short_side=320, quality=90, workers=None, progress=True):
 
         bar = tqdm(total=total, unit="frame", desc=f"frames to {short_side}px")
     if jobs:
-        with Pool(workers or os.cpu_count()) as pool:
+        # spawn: fresh children (a forked child calling cv2.setNumThreads can deadlock).
+        with get_context("spawn").Pool(workers or os.cpu_count(), initializer=cv2.setNumThreads,
+                                       initargs=(1,)) as pool:
             for dst_dir, count in pool.imap_unordered(_work, jobs):
                 pending[dst_dir] -= count
                 if bar is not None:

@@ -23,11 +23,11 @@ import tempfile
 import time
 from multiprocessing import get_context
 
-import cv2
 import numpy as np
 
+from slowfast.benchmarks import decode_jobs
 from slowfast.config import load_config
-from slowfast.datasets.frames import decode_jpeg, jpeg_size, read_bytes
+from slowfast.datasets.frames import jpeg_size, read_bytes
 from slowfast.datasets.loader import build_loader, set_epoch
 from slowfast.datasets.meccano import DEFAULT_ANNOTATIONS, Meccano
 from slowfast.datasets.synthetic import make_meccano_like
@@ -76,37 +76,12 @@ def synthetic_data(size, segments, work_dir):
     return work_dir, ann
 
 
-def _decode_job(job):
-    path, min_w, min_h = job
-    data = read_bytes(path)
-    return decode_jpeg(data, path, min_w, min_h).shape[0]
-
-
-def _naive_job(job):
-    """The plug-in's order of work: every frame of the range at full size, then sample and resize."""
-    paths, picks, short_side, crop, seed = job
-    frames = [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths]
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in picks:
-        img = frames[k]
-        h, w = img.shape[:2]
-        scale = short_side / min(h, w)
-        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        y = int(rng.integers(0, img.shape[0] - crop + 1))
-        x = int(rng.integers(0, img.shape[1] - crop + 1))
-        out.append(img[y:y + crop, x:x + crop])
-    return len(out)
-
-
-def _timed_pool(fn, jobs, workers):
-    """Seconds for a pool of ``workers`` to run ``jobs`` (pool start-up and a warm-up excluded)."""
-    # spawn: fresh children (a forked child calling cv2.setNumThreads can deadlock).
-    with get_context("spawn").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
-        pool.map(fn, jobs[:workers])
-        start = time.perf_counter()
-        pool.map(fn, jobs, chunksize=1)
-        return time.perf_counter() - start
+def _timed_map(pool, workers, fn, jobs):
+    """Seconds for the pool to run ``jobs`` (after a warm-up of one job per process)."""
+    pool.map(fn, jobs[:workers], chunksize=1)
+    start = time.perf_counter()
+    pool.map(fn, jobs, chunksize=1)
+    return time.perf_counter() - start
 
 
 def time_loader(cfg, split, clips):
@@ -169,9 +144,10 @@ def run(args):
             crop = cfg.DATA.TRAIN_CROP_SIZE if args.split == "train" else cfg.DATA.TEST_CROP_SIZE
             naive.append((span, picks, max(short, crop), crop, k))
     n = len(seen)
-    reduced_s = _timed_pool(_decode_job, reduced, args.workers)
-    full_s = _timed_pool(_decode_job, full, args.workers)
-    naive_s = _timed_pool(_naive_job, naive, args.workers)
+    with get_context("spawn").Pool(args.workers, initializer=decode_jobs.init_worker) as pool:
+        reduced_s = _timed_map(pool, args.workers, decode_jobs.decode, reduced)
+        full_s = _timed_map(pool, args.workers, decode_jobs.decode, full)
+        naive_s = _timed_map(pool, args.workers, decode_jobs.naive_clip, naive)
     result = {
         "cfg": args.cfg,
         "split": args.split,

@@ -1,8 +1,8 @@
 """Settings shared by the dataset tests: tiny synthetic data and a matching config."""
 from slowfast.config import load_config
 
-# 5 recordings (3 train / 1 val / 1 test) x 6 segments at 64x48: about a second to write.
-TINY = dict(classes=4, videos=5, size=(64, 48), seed=3, segments_per_video=6, segment_frames=(6, 14))
+# 5 recordings (3 train / 1 val / 1 test) x 7 segments (odd test count) at 64x48: about a second.
+TINY = dict(classes=4, videos=5, size=(64, 48), seed=3, segments_per_video=7, segment_frames=(6, 14))
 
 
 def meccano_cfg(data_dir, *opts):

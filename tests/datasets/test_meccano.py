@@ -175,3 +175,12 @@ def test_shipped_lists_are_the_official_files():
     for name in os.listdir(DEFAULT_ANNOTATIONS):
         with open(os.path.join(SHARED, "meccano", name), "rb") as f:
             assert f.read() == open(os.path.join(DEFAULT_ANNOTATIONS, name), "rb").read(), name
+
+
+def test_run_net_without_frames_fails_with_the_instructions(tmp_path):
+    from tools.run_net import main as run_net
+
+    with pytest.raises(MissingDataError, match="MECCANO_RGB_frames.zip[^$]*make demo"):
+        run_net(["--cfg", os.path.join(REPO, "configs", "meccano", "SLOWFAST_8x8_R50.yaml"), "NUM_GPUS", "0",
+                 "OUTPUT_DIR", str(tmp_path / "run"), "DATA.PATH_TO_DATA_DIR", str(tmp_path / "nothing"),
+                 "LOG_MODEL_INFO", "False", "TENSORBOARD.ENABLE", "False"])

@@ -10,7 +10,6 @@ Every failure is a ``BadInputError`` naming the file.
 import math
 
 import av
-import numpy as np
 import simplejpeg
 
 from slowfast.datasets.errors import BadInputError
@@ -64,27 +63,32 @@ class VideoReader:
             self._container = av.open(self.path)
         except (av.FFmpegError, OSError) as e:
             raise BadInputError(path, f"cannot open video ({e})") from None
-        if not self._container.streams.video:
+        try:
+            self._probe()
+        except BadInputError:
             self.close()
-            raise BadInputError(path, "no video stream")
+            raise
+
+    def _probe(self):
+        """Stream, fps, size, first timestamp and frame count, from the headers and first packet."""
+        if not self._container.streams.video:
+            raise BadInputError(self.path, "no video stream")
         stream = self._container.streams.video[0]
         stream.thread_type = "SLICE"
         stream.codec_context.thread_count = 1
         self._stream = stream
-        self._rewind = False
+        self._rewind = self._seeked = False
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         self.fps = float(rate) if rate else 25.0
         self.width = stream.codec_context.width
         self.height = stream.codec_context.height
         if not self.width or not self.height:
-            self.close()
-            raise BadInputError(path, "video stream has no frame size")
-        tb = stream.time_base
+            raise BadInputError(self.path, "video stream has no frame size")
         self._start = self._first_time()
         if stream.frames:
             self.num_frames = int(stream.frames)
         elif stream.duration is not None:
-            self.num_frames = max(1, int(round(float(stream.duration * tb) * self.fps)))
+            self.num_frames = max(1, int(round(float(stream.duration * stream.time_base) * self.fps)))
         elif self._container.duration:
             self.num_frames = max(1, int(round(self._container.duration / 1e6 * self.fps)))
         else:

@@ -5,11 +5,11 @@ import shutil
 
 import pytest
 
+from slowfast.config import load_config
 from slowfast.datasets import build_dataset
 from slowfast.datasets.errors import BadInputError
 from slowfast.datasets.loader import build_loader, set_epoch
 from slowfast.datasets.synthetic import make_video_folder
-from slowfast.config import load_config
 from tests.datasets.helpers import meccano_cfg
 
 

@@ -7,6 +7,7 @@ opposite pairs whose single frames have the same distribution (a frame of "move_
 time t looks like one of "move_left" at 1 - t), so a model must use time to tell them
 apart; the object needs only colour and shape. Textured per-video backgrounds, static
 clutter, drifting grey/brown distractor shapes and sensor noise keep it from being trivial.
+Train with DATA.RANDOM_FLIP False: a mirrored "move_right" clip is a "move_left" one.
 
 ``make_meccano_like`` writes MECCANO's layout (JPEG frames at 12 fps under
 ``frames/<video>/%05d.jpg``, the official CSV header, CRLF line ends, some six-digit frame

@@ -135,11 +135,12 @@ def run_worker(spec):
     before_mb = _memory_now_mb(device)
     for _ in range(spec["warmup"]):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(spec["repeat"]):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     step_s = statistics.median(times)
     peak = _peak_mb(device)
     return {
@@ -148,6 +149,9 @@ def run_worker(spec):
         "step_s": step_s,
         "step_s_all": times,
         "s_per_clip": step_s / spec["batch"],
+        # CPU seconds of all threads: with --threads 1 on a busy machine, a better guess of the
+        # idle wall time than the wall time itself.
+        "cpu_s_per_clip": statistics.median(cpu_times) / spec["batch"],
         "clips_per_s": spec["batch"] / step_s,
         "peak_mem_mb": peak,
         "peak_extra_mb": peak - before_mb,
@@ -177,10 +181,11 @@ def _table(results, ratios, args):
     first = results[0]
     print(f"model benchmark: {args.cfg}  batch {args.batch}  crop {first['crop']}  "
           f"frames {first['num_frames']}  {args.dtype}  device {first['device']}  threads {first['threads']}")
-    print(f"{'variant':<34} {'mode':<26} {'s/clip':>8} {'clips/s':>8} {'peak MB':>9} {'extra MB':>9}")
+    print(f"{'variant':<34} {'mode':<26} {'s/clip':>8} {'cpu s/clip':>10} {'clips/s':>8} {'peak MB':>9} "
+          f"{'extra MB':>9}")
     for r in results:
-        print(f"{r['variant']:<34} {MODES[r['mode']]:<26} {r['s_per_clip']:>8.3f} {r['clips_per_s']:>8.2f} "
-              f"{r['peak_mem_mb']:>9.0f} {r['peak_extra_mb']:>9.0f}")
+        print(f"{r['variant']:<34} {MODES[r['mode']]:<26} {r['s_per_clip']:>8.3f} {r['cpu_s_per_clip']:>10.3f} "
+              f"{r['clips_per_s']:>8.2f} {r['peak_mem_mb']:>9.0f} {r['peak_extra_mb']:>9.0f}")
     for r in ratios:
         print(f"ratio {r['variant']} / base, {r['mode']}: time x{r['time_ratio']:.3f}, "
               f"extra memory x{r['extra_mem_ratio']:.3f}")

@@ -70,6 +70,11 @@ def _bn_buffers_kept(modules):
                 m.num_batches_tracked.copy_(count)
 
 
+def _recompute_contexts(modules):
+    """checkpoint's context_fn: nothing around the forward, BN buffers kept around the recompute."""
+    return contextlib.nullcontext(), _bn_buffers_kept(modules)
+
+
 class VideoResNet(nn.Module):
     """A 1-pathway (C2D/I3D/Slow) or 2-pathway (SlowFast) 3D ResNet returning logits.
 
@@ -136,10 +141,13 @@ class VideoResNet(nn.Module):
         xs = tuple(self._pathways(x))
         use_checkpoint = self.act_checkpoint and self.training and torch.is_grad_enabled()
         for k in range(1, 6):
-            if use_checkpoint:
+            if use_checkpoint and torch.compiler.is_compiling():
+                # Compiled graphs recompute only side-effect-free ops: BN statistics update once.
+                xs = checkpoint(self._stage, k, *xs, use_reentrant=False)
+            elif use_checkpoint:
                 stage = [getattr(self, n) for n in (f"s{k}", f"s{k}_fuse") if hasattr(self, n)]
                 xs = checkpoint(self._stage, k, *xs, use_reentrant=False,
-                                context_fn=lambda: (contextlib.nullcontext(), _bn_buffers_kept(stage)))
+                                context_fn=functools.partial(_recompute_contexts, stage))
             else:
                 xs = self._stage(k, *xs)
         return self.head(list(xs))

@@ -196,9 +196,14 @@ def load_weights(path, model, checkpoint_type="pytorch", inflate=False, clear_na
     for key, ckpt_shape, model_shape in mismatch:
         logger.warning("Not loaded (shape mismatch, kept initialisation): %s: checkpoint %s vs model %s",
                        key, list(ckpt_shape), list(model_shape))
+    counters = [k for k in missing if k.endswith("num_batches_tracked")]
     for key in missing:
-        logger.warning("Not loaded (absent from checkpoint, kept initialisation): %s %s",
-                       key, list(model_state[key].shape))
+        if key not in counters:
+            logger.warning("Not loaded (absent from checkpoint, kept initialisation): %s %s",
+                           key, list(model_state[key].shape))
+    if counters:
+        logger.info("%d BatchNorm num_batches_tracked counters absent from the checkpoint (unused by the maths)",
+                    len(counters))
     if unexpected:
         logger.warning("Checkpoint tensors unused by this model: %s", ", ".join(unexpected))
     return report, data

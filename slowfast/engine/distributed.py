@@ -106,14 +106,6 @@ def all_gather_objects(obj, ctx):
     return out
 
 
-def broadcast_object(obj, ctx):
-    if not ctx.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def broadcast_buffers(module, ctx):
     """Give every rank rank 0's buffers (BN running stats drift apart after the last step)."""
     if ctx.distributed:

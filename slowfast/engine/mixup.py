@@ -5,7 +5,6 @@ generator the caller seeds from (RNG_SEED, epoch, iteration), so a resumed run m
 as an uninterrupted one.
 """
 import numpy as np
-import torch
 
 from slowfast.engine.losses import one_hot
 

@@ -131,3 +131,16 @@ def test_nan_loss_stops_before_any_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(FloatingPointError, match=r"non-finite training loss at epoch 1, iteration [234]"):
         run(cfg)
     assert not (tmp_path / "nan" / "checkpoints").exists()
+
+
+def test_float16_grad_scaler_state_is_checkpointed_and_resumed(tmp_path, monkeypatch):
+    install(monkeypatch)
+    common = dict(TRAIN__MIXED_PRECISION=True, TRAIN__GRAD_ACCUM_STEPS=2, MODEL__CHANNELS_LAST=True,
+                  SOLVER__CLIP_GRAD_L2NORM=1.0, LOG_MODEL_INFO=False, TEST__ENABLE=False)
+    run(helpers.tiny_cfg(tmp_path, tmp_path / "fp16", SOLVER__MAX_EPOCH=1, **common))
+    first = torch.load(tmp_path / "fp16" / "checkpoints" / "checkpoint_epoch_00001.pyth", weights_only=True)
+    assert first["scaler_state"]["_growth_tracker"] == 2  # 4 iterations = 2 optimizer steps, none skipped
+    run(helpers.tiny_cfg(tmp_path, tmp_path / "fp16", SOLVER__MAX_EPOCH=2, **common))
+    second = torch.load(tmp_path / "fp16" / "checkpoints" / "checkpoint_epoch_00002.pyth", weights_only=True)
+    assert second["scaler_state"]["_growth_tracker"] == 4  # continued from the resumed scaler
+    assert all(torch.isfinite(v).all() for v in second["model_state"].values() if v.is_floating_point())

@@ -47,8 +47,9 @@ def parse_args(argv):
     p.add_argument("--split", default="train", choices=("train", "val", "test"))
     p.add_argument("--workers", type=int, default=2, help="loader workers = pool processes")
     p.add_argument("--batch-size", type=int, default=4, help="per-step batch size")
-    p.add_argument("--clips", type=int, default=64, help="clips timed through the loader")
-    p.add_argument("--naive-clips", type=int, default=16, help="clips timed on the naive path")
+    p.add_argument("--clips", type=int, default=48, help="clips timed through the loader per round")
+    p.add_argument("--naive-clips", type=int, default=12, help="clips timed on the naive path per round")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved measurement rounds (medians reported)")
     p.add_argument("--data", default=None, help="existing MECCANO-format data dir (default: synthetic)")
     p.add_argument("--size", type=_parse_size, default=(1920, 1080), help="synthetic frame size WxH")
     p.add_argument("--segments", type=int, default=48, help="synthetic segments (train split)")
@@ -84,24 +85,27 @@ def _timed_map(pool, workers, fn, jobs):
     return time.perf_counter() - start
 
 
-def time_loader(cfg, split, clips):
-    """(clips/s, [(sample, frame indices)]) over at least ``clips`` clips after the first batch."""
-    loader = build_loader(cfg, split)
-    seen, count, epoch, start = [], 0, 0, None
-    while count < clips:
+def _batches(loader):
+    """Batches forever, epoch after epoch (set_epoch as the engine does)."""
+    epoch = 0
+    while True:
         set_epoch(loader, epoch)
-        for batch in loader:
-            if start is None:
-                start = time.perf_counter()
-                continue
-            count += batch[0].shape[0]
-            seen += list(zip(batch[2].tolist(), batch[3]["frame_indices"].tolist()))
-            if count >= clips:
-                break
+        yield from loader
         epoch += 1
-    rate = count / (time.perf_counter() - start)
-    del loader
-    return rate, seen
+
+
+def time_loader(batches, clips, skip):
+    """(clips/s, [(sample, frame indices)]) over ``clips`` clips after ``skip`` untimed batches.
+
+    Skipping drains what the workers prefetched while something else was being timed.
+    """
+    for _ in range(skip):
+        next(batches)
+    seen, start = [], time.perf_counter()
+    while len(seen) < clips:
+        batch = next(batches)
+        seen += list(zip(batch[2].tolist(), batch[3]["frame_indices"].tolist()))
+    return len(seen) / (time.perf_counter() - start), seen
 
 
 def _needed_short_side(cfg, split, rng):
@@ -110,6 +114,26 @@ def _needed_short_side(cfg, split, rng):
             return cfg.DATA.TRAIN_CROP_SIZE
         return int(round(rng.uniform(*cfg.DATA.TRAIN_JITTER_SCALES)))
     return cfg.DATA.TRAIN_JITTER_SCALES[0] if split == "val" else cfg.DATA.TEST_CROP_SIZE
+
+
+def pool_jobs(cfg, split, dataset, seen, naive_clips, rng):
+    """Decode jobs (reduced, full) for the distinct frames of ``seen``, naive jobs for the first clips."""
+    crop = cfg.DATA.TRAIN_CROP_SIZE if split == "train" else cfg.DATA.TEST_CROP_SIZE
+    reduced, full, naive, distinct = [], [], [], []
+    for k, (sample, indices) in enumerate(seen):
+        seg = dataset.segments[sample]
+        paths = [dataset.frame_path(seg.video, n) for n in sorted(set(indices))]
+        distinct.append(len(paths))
+        src_w, src_h = jpeg_size(read_bytes(paths[0]), paths[0])
+        short = _needed_short_side(cfg, split, rng)
+        scale = short / min(src_w, src_h)
+        reduced += [(p, round(src_w * scale), round(src_h * scale)) for p in paths]
+        full += [(p, 0, 0) for p in paths]
+        if k < naive_clips:
+            lo, hi = min(min(indices), seg.start), max(max(indices), seg.end)
+            span = [dataset.frame_path(seg.video, n) for n in range(lo, hi + 1)]
+            naive.append((span, [n - lo for n in indices], max(short, crop), crop, k))
+    return reduced, full, naive, distinct
 
 
 def run(args):
@@ -123,31 +147,33 @@ def run(args):
     opts += ["DATA.PATH_TO_DATA_DIR", data_dir, "TRAIN.DATASET", "meccano", "TEST.DATASET", "meccano"]
     cfg = load_config(args.cfg, opts)
     dataset = Meccano(cfg, args.split)
-    loader_rate, seen = time_loader(cfg, args.split, args.clips)
-
+    loader = build_loader(cfg, args.split)
+    batches = _batches(loader)
+    skip = 1 + args.workers * cfg.DATA_LOADER.PREFETCH_FACTOR
     rng = np.random.default_rng(0)
-    reduced, full, naive, distinct = [], [], [], []
-    for k, (sample, indices) in enumerate(seen):
-        seg = dataset.segments[sample]
-        paths = {n: dataset.frame_path(seg.video, n) for n in sorted(set(indices))}
-        distinct.append(len(paths))
-        first = next(iter(paths.values()))
-        src_w, src_h = jpeg_size(read_bytes(first), first)
-        short = _needed_short_side(cfg, args.split, rng)
-        min_w, min_h = round(src_w * short / min(src_w, src_h)), round(src_h * short / min(src_w, src_h))
-        reduced += [(p, min_w, min_h) for p in paths.values()]
-        full += [(p, 0, 0) for p in paths.values()]
-        if k < args.naive_clips:
-            lo, hi = min(min(indices), seg.start), max(max(indices), seg.end)
-            span = [dataset.frame_path(seg.video, n) for n in range(lo, hi + 1)]
-            picks = [n - lo for n in indices]
-            crop = cfg.DATA.TRAIN_CROP_SIZE if args.split == "train" else cfg.DATA.TEST_CROP_SIZE
-            naive.append((span, picks, max(short, crop), crop, k))
-    n = len(seen)
+    rounds = []
+    # Rounds interleave the four measurements, so a load change on a shared machine hits all of them.
     with get_context("spawn").Pool(args.workers, initializer=decode_jobs.init_worker) as pool:
-        reduced_s = _timed_map(pool, args.workers, decode_jobs.decode, reduced)
-        full_s = _timed_map(pool, args.workers, decode_jobs.decode, full)
-        naive_s = _timed_map(pool, args.workers, decode_jobs.naive_clip, naive)
+        for _ in range(args.rounds):
+            loader_rate, seen = time_loader(batches, args.clips, skip)
+            reduced, full, naive, distinct = pool_jobs(cfg, args.split, dataset, seen, args.naive_clips, rng)
+            reduced_s = _timed_map(pool, args.workers, decode_jobs.decode, reduced)
+            full_s = _timed_map(pool, args.workers, decode_jobs.decode, full)
+            naive_s = _timed_map(pool, args.workers, decode_jobs.naive_clip, naive)
+            r = {
+                "loader_clips_per_s": loader_rate,
+                "decode_full_img_per_s": len(full) / full_s,
+                "decode_reduced_img_per_s": len(reduced) / reduced_s,
+                "ceiling_full_clips_per_s": len(seen) / full_s,
+                "ceiling_reduced_clips_per_s": len(seen) / reduced_s,
+                "naive_clips_per_s": len(naive) / naive_s,
+                "distinct_frames_per_clip": float(np.mean(distinct)),
+                "naive_frames_per_clip": float(np.mean([len(j[0]) for j in naive])),
+            }
+            r["loader_vs_reduced_ceiling"] = r["loader_clips_per_s"] / r["ceiling_reduced_clips_per_s"]
+            r["loader_vs_naive"] = r["loader_clips_per_s"] / r["naive_clips_per_s"]
+            rounds.append(r)
+    del batches, loader
     result = {
         "cfg": args.cfg,
         "split": args.split,
@@ -156,20 +182,13 @@ def run(args):
         "num_frames": cfg.DATA.NUM_FRAMES,
         "sampling": cfg.DATA.SAMPLING_METHOD,
         "crop": cfg.DATA.TRAIN_CROP_SIZE if args.split == "train" else cfg.DATA.TEST_CROP_SIZE,
-        "clips": n,
-        "distinct_frames_per_clip": float(np.mean(distinct)),
-        "naive_frames_per_clip": float(np.mean([len(j[0]) for j in naive])),
-        "loader_clips_per_s": loader_rate,
-        "decode_full_img_per_s": len(full) / full_s,
-        "decode_reduced_img_per_s": len(reduced) / reduced_s,
-        "ceiling_full_clips_per_s": n / full_s,
-        "ceiling_reduced_clips_per_s": n / reduced_s,
-        "naive_clips_per_s": len(naive) / naive_s,
+        "clips_per_round": args.clips,
         "cpu_count": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
     }
-    result["loader_vs_reduced_ceiling"] = result["loader_clips_per_s"] / result["ceiling_reduced_clips_per_s"]
-    result["loader_vs_naive"] = result["loader_clips_per_s"] / result["naive_clips_per_s"]
+    # Medians over rounds; the ratios are medians of per-round ratios (same-round figures).
+    result.update({key: float(np.median([r[key] for r in rounds])) for key in rounds[0]})
+    result["rounds"] = rounds
     return result
 
 
@@ -189,7 +208,8 @@ def main(argv=None):
         ("loader / reduced ceiling", result["loader_vs_reduced_ceiling"]),
         ("loader / naive", result["loader_vs_naive"]),
     ]
-    print(f"{result['cfg']} [{result['split']}], {result['workers']} workers, frames "
+    print(f"{result['cfg']} [{result['split']}], {result['workers']} workers, {len(result['rounds'])} rounds "
+          f"(medians), frames "
           f"{result['frame_size'][0]}x{result['frame_size'][1]}, {result['num_frames']} frames "
           f"({result['distinct_frames_per_clip']:.1f} distinct) per clip, crop {result['crop']}")
     for name, value in rows:

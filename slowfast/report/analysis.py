@@ -168,3 +168,14 @@ def top_confusions(runs, n=5):
             for c, i, j in flat[:n]
         ]
     return out
+
+
+def baseline(runs):
+    """Accuracy of always predicting the most frequent test class (first run's test set)."""
+    test = runs[0].results["test"]
+    support = np.asarray(test["class_support"])
+    if support.sum() == 0:
+        return None
+    k = int(support.argmax())
+    return {"class_name": runs[0].results["dataset"]["class_names"][k],
+            "top1": float(support[k] / support.sum() * 100), "chance": 100.0 / len(support)}

@@ -53,6 +53,7 @@ def build_report(run_dirs, out_dir, n_resamples=2000, seed=0):
         "subsets": analysis.subsets(runs),
         "confusion": analysis.confusions(runs),
         "top_confusions": analysis.top_confusions(runs),
+        "baseline": analysis.baseline(runs),
     }
     figs = _figures(data, runs)
     data["plots"] = {name: f"{PLOT_DIR}/{name}" for name in figs}

@@ -67,7 +67,7 @@ def summary_table(rows):
             *(pct(r.get(m)) for m in _METRIC_COLS),
             DASH if r.get("best_epoch") is None else str(r["best_epoch"]),
             _duration(r.get("train_wall_s")), _rate(r.get("train_clips_per_s")),
-            _rate(r.get("test_clips_per_s")), r.get("device") or (r.get("source") if ref else DASH),
+            _rate(r.get("test_clips_per_s")), r.get("device") or DASH,
         ])
         classes.append("reference" if ref else None)
     ours = [i for i, r in enumerate(rows) if not r["reference"]]
@@ -165,10 +165,13 @@ def top_confusions_blocks(top):
             table(["Run", "True class", "Predicted as", "Samples", "% of the true class"], rows, numeric=(3, 4))]
 
 
-def at_a_glance(summary_rows, pairs):
+def at_a_glance(summary_rows, pairs, baseline=None):
     ours = [r for r in summary_rows if not r["reference"]]
     best = max(ours, key=lambda r: r["top1"])
     lines = [f"Best test top-1: {best['run']} ({best['top1']:.2f}%)."]
+    if baseline:
+        lines.append(f"Majority-class baseline of the test set: {baseline['top1']:.2f}% "
+                     f"(always answering {baseline['class_name']}); uniform chance: {baseline['chance']:.2f}%.")
     costed = [r for r in ours if r.get("gflops_per_view") is not None]
     if len(costed) > 1:
         cheap = min(costed, key=lambda r: r["gflops_per_view"] * r["views"])
@@ -186,7 +189,7 @@ def at_a_glance(summary_rows, pairs):
 def build_document(data, plots):
     """``data``: the report.json content; ``plots``: {name: alt text} of the figures written."""
     rows = data["summary"]
-    sections = [{"title": "At a glance", "blocks": [text(line) for line in at_a_glance(rows, data["pairwise"])]}]
+    sections = [{"title": "At a glance", "blocks": [text(line) for line in at_a_glance(rows, data["pairwise"], data.get("baseline"))]}]
 
     blocks = [summary_table(rows),
               text("Metrics are test-set percentages after aggregating all views of a sample. "

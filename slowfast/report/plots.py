@@ -85,9 +85,10 @@ def per_class_png(group, colours):
         acc = [a for a in c["acc"] if a is not None]
         if len(acc) > 1:
             ax.plot([min(acc), max(acc)], [i, i], color="#c8ccd4", lw=5, solid_capstyle="round", zorder=1)
+    dodge = 0.5 / len(runs)  # runs with equal accuracy stay visible side by side
     for j, name in enumerate(runs):
         acc = [c["acc"][j] for c in classes]
-        ax.scatter(acc, y, s=30, color=colours[name], marker=markers[j % len(markers)], label=name, zorder=3,
+        ax.scatter(acc, y + (j - (len(runs) - 1) / 2) * dodge, s=30, color=colours[name], marker=markers[j % len(markers)], label=name, zorder=3,
                    edgecolors="white", linewidths=0.5)
     ax.set_yticks(y, [f"{c['name']} (n={c['support']})" for c in classes], fontsize=8)
     ax.set_ylim(len(classes) - 0.5, -0.5)
@@ -102,23 +103,26 @@ def per_class_png(group, colours):
 
 
 def confusion_png(title, class_names, normalised):
-    """Row-normalised confusion matrix with class names; cells annotated when few classes."""
+    """Row-normalised confusion matrix with class names; with few classes the cells carry
+    their percentages (and the figure is small enough to sit beside the other runs')."""
     m = np.asarray(normalised)
     k = len(class_names)
-    side = 5.0 if k <= 12 else min(11.0, 3.0 + 0.13 * k)
+    annotate = k <= 15
+    side = max(3.2, 1.2 + 0.3 * k) if annotate else min(11.0, 3.0 + 0.13 * k)
     font = 8 if k <= 30 else 6.5
-    fig = Figure(figsize=(side + 1.2, side))
+    fig = Figure(figsize=(side + (0 if annotate else 1.2), side))
     ax = fig.subplots()
     im = ax.imshow(m * 100, cmap="Blues", vmin=0, vmax=100)
     ax.set_xticks(range(k), class_names, rotation=90, fontsize=font)
     ax.set_yticks(range(k), class_names, fontsize=font)
     ax.set(xlabel="predicted class", ylabel="true class")
     ax.set_title(title, fontsize=10)
-    if k <= 15:
+    if annotate:
         for i in range(k):
             for j in range(k):
                 if m[i, j] >= 0.005:
                     ax.text(j, i, f"{m[i, j] * 100:.0f}", ha="center", va="center", fontsize=7,
                             color="white" if m[i, j] > 0.55 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="% of the true class")
+    if not annotate:  # annotated cells already say the percentage
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="% of the true class")
     return _png(fig)

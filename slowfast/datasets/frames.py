@@ -57,8 +57,10 @@ class VideoReader:
     decoded frame whose timestamp is nearest.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, threads=1):
+        """``threads`` decoder threads: 1 in loader workers (the workers are the parallelism), 0 = FFmpeg's choice."""
         self.path = str(path)
+        self._threads = threads
         try:
             self._container = av.open(self.path)
         except (av.FFmpegError, OSError) as e:
@@ -74,8 +76,8 @@ class VideoReader:
         if not self._container.streams.video:
             raise BadInputError(self.path, "no video stream")
         stream = self._container.streams.video[0]
-        stream.thread_type = "SLICE"
-        stream.codec_context.thread_count = 1
+        stream.thread_type = "SLICE" if self._threads == 1 else "AUTO"
+        stream.codec_context.thread_count = self._threads
         self._stream = stream
         self._rewind = self._seeked = False
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate

@@ -61,6 +61,7 @@ class VideoFolder(ClipDataset):
         root = cfg.DATA.PATH_TO_DATA_DIR
         ann_dir = cfg.DATA.PATH_TO_ANNOTATIONS or root
         self.target_fps = cfg.DATA.TARGET_FPS
+        self.decode_threads = 0 if cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE else 1
         csv_path = os.path.join(ann_dir, f"{split}.csv")
         txt_path = os.path.join(ann_dir, f"{split}.txt")
         classes_path = os.path.join(ann_dir, CLASSES_FILE)
@@ -94,7 +95,7 @@ class VideoFolder(ClipDataset):
 
     def _load(self, sample, rng, temporal_view, spatial_view):
         path = self.videos[sample][0]
-        with VideoReader(path) as video:
+        with VideoReader(path, self.decode_threads) as video:
             n = video.num_frames or video.count_frames()
             indices = self.temporal(0, n - 1, 0, n - 1, rng, temporal_view, self.num_temporal_views,
                                     rate_scale=video.fps / self.target_fps)

@@ -161,3 +161,11 @@ def test_unreadable_and_truncated_videos_name_the_file(tmp_path):
     with pytest.raises(BadInputError, match="cut.mp4"):
         with VideoReader(str(cut)) as video:
             video.read([video.num_frames - 1])
+
+
+def test_multi_threaded_decoder_gives_the_same_frames():
+    """DATA_LOADER.ENABLE_MULTI_THREAD_DECODE switches VideoReader to FFmpeg's own threading."""
+    path = os.path.join(SHARED, "realclips", "kinetics_arm_wrestling.mp4")
+    with VideoReader(path) as one, VideoReader(path, threads=0) as auto:
+        a, b = one.read([5, 200]), auto.read([5, 200])
+    assert all(np.array_equal(a[i], b[i]) for i in (5, 200))

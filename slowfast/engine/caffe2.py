@@ -49,7 +49,9 @@ _ALLOWED_GLOBALS = {
     ("collections", "OrderedDict"),
     ("_codecs", "encode"),
 }
-_SAFE_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "bool", "str", "bytes", "bytearray"}
+_SAFE_BUILTINS = {
+    "dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "bool", "str", "bytes", "bytearray",
+}
 
 
 class Caffe2LoadError(RuntimeError):

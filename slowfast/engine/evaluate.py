@@ -1,5 +1,7 @@
-"""Validation / test inference: per-view softmax scores, gathered so each view counts once,
-then aggregated per sample (sum or max of the views' softmax, PySlowFast's ensemble)."""
+"""Validation / test inference: per-view scores (MODEL.HEAD_ACT of the logits: softmax by
+default), gathered so each view counts once, then aggregated per sample (sum or max of the
+views' scores, PySlowFast's ensemble)."""
+import functools
 import logging
 import time
 
@@ -12,13 +14,23 @@ from slowfast.engine.distributed import all_gather_objects
 logger = logging.getLogger(__name__)
 
 
+# MODEL.HEAD_ACT -> what turns logits into scores (PySlowFast's eval-mode head activation).
+ACTIVATIONS = {"softmax": functools.partial(F.softmax, dim=1), "sigmoid": torch.sigmoid}
+
+
+def activation(name):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"MODEL.HEAD_ACT={name!r} is not one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
 @torch.no_grad()
-def predict(forward, loader, prepare, autocast, ctx, progress=None):
+def predict(forward, loader, prepare, autocast, ctx, progress=None, act=ACTIVATIONS["softmax"]):
     """Run every batch of ``loader`` through ``forward``; gather all ranks' views on every rank.
 
-    Returns dict of numpy arrays over views: scores (softmax, float32), loss (per-view cross
-    entropy), labels, index, view, video_id; plus bad (unreadable items replaced), bad_files,
-    seconds (wall time) and views (count before de-duplication).
+    Returns dict of numpy arrays over views: scores (``act`` of the logits, float32), loss
+    (per-view cross entropy), labels, index, view, video_id; plus bad (unreadable items
+    replaced), bad_files, seconds (wall time) and views (count before de-duplication).
     """
     start = time.perf_counter()
     scores, losses, labels, index, view, video_id, bad_files = [], [], [], [], [], [], []
@@ -28,7 +40,7 @@ def predict(forward, loader, prepare, autocast, ctx, progress=None):
             logits = forward(prepare(clips))
         logits = logits.float()
         y_dev = y.to(logits.device, non_blocking=True)
-        scores.append(F.softmax(logits, dim=1))
+        scores.append(act(logits))
         losses.append(F.cross_entropy(logits, y_dev, reduction="none"))
         labels.append(y)
         index.append(idx)
@@ -52,7 +64,8 @@ def predict(forward, loader, prepare, autocast, ctx, progress=None):
     nonempty = [p for p in parts if len(p["labels"])]
     if not nonempty:
         raise RuntimeError(f"the loader of {getattr(loader.dataset, 'split', 'this split')} yielded no items")
-    out = {k: np.concatenate([p[k] for p in nonempty]) for k in ("scores", "loss", "labels", "index", "view", "video_id")}
+    keys = ("scores", "loss", "labels", "index", "view", "video_id")
+    out = {k: np.concatenate([p[k] for p in nonempty]) for k in keys}
     out["bad"] = sum(p["bad"] for p in parts)
     out["bad_files"] = [f for p in parts for f in p["bad_files"]]
     out["views"] = len(out["labels"])
@@ -65,8 +78,8 @@ def aggregate_views(pred, num_views, method="sum"):
 
     Also returns ``loss``, the mean per-view cross entropy over the kept views.
 
-    "sum" stores the mean of the views' softmax (the sum divided by the number of views:
-    same ranking, rows still sum to 1); "max" the element-wise maximum. A sample with a
+    "sum" stores the mean of the views' scores (the sum divided by the number of views:
+    same ranking, softmax rows still sum to 1); "max" the element-wise maximum. A sample with a
     missing view or inconsistent labels is an error.
     """
     if method not in ("sum", "max"):

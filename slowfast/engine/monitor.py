@@ -72,11 +72,11 @@ class TensorBoard:
         self.scalars({f"{prefix}/{k}": metrics[k] for k in keys if metrics.get(k) is not None}, step)
         from slowfast.engine import plots
 
-        self.writer.add_figure(f"{prefix}/per_class_acc", plots.per_class_figure(metrics["per_class_acc"], class_names), step)
+        per_class = plots.per_class_figure(metrics["per_class_acc"], class_names)
+        self.writer.add_figure(f"{prefix}/per_class_acc", per_class, step)
         if self.confusion:
-            self.writer.add_figure(
-                f"{prefix}/confusion_matrix", plots.confusion_figure(metrics["confusion"], class_names, self.figsize), step
-            )
+            confusion = plots.confusion_figure(metrics["confusion"], class_names, self.figsize)
+            self.writer.add_figure(f"{prefix}/confusion_matrix", confusion, step)
         self.writer.flush()
 
     def close(self):

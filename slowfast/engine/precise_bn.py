@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 
 def bn_layers(model):
-    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    bn = torch.nn.modules.batchnorm._BatchNorm
+    return [m for m in model.modules() if isinstance(m, bn) and m.track_running_stats]
 
 
 @torch.no_grad()

@@ -17,7 +17,7 @@ from slowfast.engine.checkpoint import (
     BEST_NAME, CheckpointError, checkpoint_dir, checkpoint_path, last_checkpoint, load_file,
     load_weights, remove_partial_checkpoints, save_checkpoint, unwrap,
 )
-from slowfast.engine.evaluate import aggregate_views, predict
+from slowfast.engine.evaluate import activation, aggregate_views, predict
 from slowfast.engine.metrics import classification_metrics
 from slowfast.engine.model_setup import InputPrep, prepare_model
 from slowfast.engine.monitor import JsonStats, Progress, TensorBoard
@@ -115,6 +115,7 @@ class _Run:
             dtype=getattr(torch, cfg.TRAIN.MIXED_PRECISION_DTYPE), enabled=cfg.TRAIN.MIXED_PRECISION,
         )
         self.prepare = InputPrep.from_cfg(cfg, ctx.device, self.module)
+        self.head_act = activation(cfg.MODEL.HEAD_ACT)
         self.json_stats = JsonStats(cfg.OUTPUT_DIR, ctx.is_main)
         self.tb = TensorBoard(cfg, ctx.is_main)
         self.best = None
@@ -152,7 +153,8 @@ class _Run:
                 if report.incomplete():
                     raise CheckpointError(
                         f"{cfg.TRAIN.CHECKPOINT_FILE_PATH}: its optimizer state cannot continue this model "
-                        f"({', '.join(report.incomplete())} not loaded); set TRAIN.CHECKPOINT_EPOCH_RESET True to fine-tune"
+                        f"({', '.join(report.incomplete())} not loaded); "
+                        "set TRAIN.CHECKPOINT_EPOCH_RESET True to fine-tune"
                     )
                 self._load_optimizer(data, cfg.TRAIN.CHECKPOINT_FILE_PATH)
                 logger.info("Continuing after epoch %d of %s (TRAIN.CHECKPOINT_EPOCH_RESET False)",
@@ -177,7 +179,8 @@ class _Run:
 
     def _save(self, path, epoch, extra=None):
         if self.ctx.is_main:
-            save_checkpoint(path, self.model, self.optimizer, epoch, self.cfg, self.scaler, {**self._extra(), **(extra or {})})
+            extra = {**self._extra(), **(extra or {})}
+            save_checkpoint(path, self.model, self.optimizer, epoch, self.cfg, self.scaler, extra)
 
     def _stop_everyone(self, stop):
         flag = torch.tensor([float(bool(stop.signum))], device=self.ctx.device)
@@ -194,7 +197,8 @@ class _Run:
         stop = StopFlag()
         trainer = Trainer(cfg, ctx, self.model, self.forward, self.optimizer, self.scaler, self.prepare,
                           self.autocast, self.json_stats, self.tb, stop)
-        logger.info("Training epochs %d..%d, %d iterations each", start_epoch + 1, cfg.SOLVER.MAX_EPOCH, len(train_loader))
+        logger.info("Training epochs %d..%d, %d iterations each",
+                    start_epoch + 1, cfg.SOLVER.MAX_EPOCH, len(train_loader))
         with stop.installed():
             for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
                 rng.seed_epoch(cfg.RNG_SEED, epoch, ctx.rank)
@@ -254,7 +258,7 @@ class _Run:
         cfg, ctx = self.cfg, self.ctx
         self.module.eval()
         progress = Progress(len(loader), split, ctx.is_main)
-        pred = predict(self.module, loader, self.prepare, self.autocast, ctx, progress)
+        pred = predict(self.module, loader, self.prepare, self.autocast, ctx, progress, self.head_act)
         progress.close()
         check_bad_items(pred["bad"], pred["views"], cfg.DATA.MAX_BAD_FRACTION, pred["bad_files"], split)
         if not ctx.is_main:
@@ -288,7 +292,8 @@ class _Run:
             if path and os.path.isfile(path):
                 return path, "pytorch"
         raise CheckpointError(
-            f"nothing to test: TEST.CHECKPOINT_FILE_PATH is empty and {checkpoint_dir(cfg.OUTPUT_DIR)} holds no checkpoint"
+            f"nothing to test: TEST.CHECKPOINT_FILE_PATH is empty and {checkpoint_dir(cfg.OUTPUT_DIR)} "
+            "holds no checkpoint"
         )
 
     def test(self):
@@ -296,7 +301,9 @@ class _Run:
         path, kind = self._test_checkpoint()
         report, data = load_weights(path, self.module, kind)
         if report.incomplete():
-            raise CheckpointError(f"{path}: cannot test, these model tensors were not loaded: {', '.join(report.incomplete())}")
+            raise CheckpointError(
+                f"{path}: cannot test, these model tensors were not loaded: {', '.join(report.incomplete())}"
+            )
         logger.info("Testing %s", path)
         loader = _loader_api().build_loader(cfg, "test")
         metrics, agg, pred = self._evaluate(loader, "test")

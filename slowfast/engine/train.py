@@ -65,7 +65,8 @@ class _Window:
 
 
 class Trainer:
-    def __init__(self, cfg, ctx, model, forward, optimizer, scaler, prepare, autocast, json_stats, tensorboard, stop_flag):
+    def __init__(self, cfg, ctx, model, forward, optimizer, scaler, prepare, autocast, json_stats, tensorboard,
+                 stop_flag):
         self.cfg = cfg
         self.ctx = ctx
         self.model = model
@@ -154,7 +155,8 @@ class Trainer:
         progress = Progress(n, f"epoch {epoch + 1}/{cfg.SOLVER.MAX_EPOCH}", ctx.is_main)
         batches = iter(loader)
         if start_iter:
-            logger.info("Resuming epoch %d at iteration %d: skipping the batches already trained", epoch + 1, start_iter)
+            logger.info("Resuming epoch %d at iteration %d: skipping the batches already trained",
+                        epoch + 1, start_iter)
             for _ in range(start_iter):
                 next(batches)
             progress.update(start_iter)
@@ -275,5 +277,8 @@ class _Detectors:
         if any_explosion:
             it = int(self.explode_it)
             at = f"{where}, iteration {it + 1}" if it >= 0 else f"{where} (on another process)"
-            detail = f": loss {float(self.explode_loss):.4g} > {self.factor} x recent mean {float(self.explode_ref):.4g}" if it >= 0 else ""
+            detail = ""
+            if it >= 0:
+                loss, ref = float(self.explode_loss), float(self.explode_ref)
+                detail = f": loss {loss:.4g} > {self.factor} x recent mean {ref:.4g}"
             raise FloatingPointError(f"loss explosion at {at}{detail} (TRAIN.KILL_LOSS_EXPLOSION_FACTOR)")

@@ -1,9 +1,10 @@
 """Metrics against scikit-learn on random predictions; multi-view aggregation by sample id."""
 import numpy as np
 import pytest
+import torch
 from sklearn import metrics as skm
 
-from slowfast.engine.evaluate import aggregate_views
+from slowfast.engine.evaluate import activation, aggregate_views
 from slowfast.engine.metrics import classification_metrics
 
 
@@ -24,7 +25,8 @@ def test_metrics_equal_sklearn(seed):
     assert m["macro_recall"] == pytest.approx(100 * recall)
     assert m["macro_precision"] == pytest.approx(
         100 * skm.precision_score(labels, preds, labels=present, average="macro", zero_division=0))
-    assert m["macro_f1"] == pytest.approx(100 * skm.f1_score(labels, preds, labels=present, average="macro", zero_division=0))
+    f1 = skm.f1_score(labels, preds, labels=present, average="macro", zero_division=0)
+    assert m["macro_f1"] == pytest.approx(100 * f1)
     assert np.array_equal(np.array(m["confusion"]), skm.confusion_matrix(labels, preds, labels=np.arange(k)))
     per_class = skm.recall_score(labels, preds, labels=present, average=None, zero_division=0)
     assert [v for v in m["per_class_acc"] if v is not None] == pytest.approx(list(100 * per_class))
@@ -63,3 +65,11 @@ def test_aggregation_refuses_missing_views():
     pred = _views(index=[1, 1, 2], view=[0, 1, 0], labels=[0, 0, 1], scores=np.full((3, 2), 0.5))
     with pytest.raises(RuntimeError, match="sample 2 has 1"):
         aggregate_views(pred, num_views=2)
+
+
+def test_head_activation_follows_model_head_act():
+    logits = torch.tensor([[2.0, -1.0, 0.5]])
+    torch.testing.assert_close(activation("softmax")(logits), torch.softmax(logits, 1))
+    torch.testing.assert_close(activation("sigmoid")(logits), torch.sigmoid(logits))
+    with pytest.raises(ValueError, match="MODEL.HEAD_ACT='tanh'"):
+        activation("tanh")

@@ -45,8 +45,8 @@ def make(tmp_path, model, batch, **overrides):
     loader = ListLoader([collate_clips([ds[i * batch + j] for j in range(batch)]) for i in range(n)], batch, ds)
     ctx = DistContext()
     opt = build_optimizer(model, cfg)
-    autocast = functools.partial(torch.autocast, device_type="cpu", dtype=getattr(torch, cfg.TRAIN.MIXED_PRECISION_DTYPE),
-                                 enabled=cfg.TRAIN.MIXED_PRECISION)
+    dtype = getattr(torch, cfg.TRAIN.MIXED_PRECISION_DTYPE)
+    autocast = functools.partial(torch.autocast, device_type="cpu", dtype=dtype, enabled=cfg.TRAIN.MIXED_PRECISION)
     trainer = Trainer(cfg, ctx, model, model, opt, None, InputPrep.from_cfg(cfg, ctx.device, model), autocast,
                       JsonStats(str(tmp_path), False), TensorBoard(cfg, False), StopFlag())
     return trainer, loader
@@ -149,8 +149,9 @@ def test_param_groups_follow_pyslowfast():
     from slowfast.config import load_config
 
     model = M()
-    cfg = load_config(None, ["SOLVER.ZERO_WD_1D_PARAM", "True", "SOLVER.WEIGHT_DECAY", "0.05", "BN.WEIGHT_DECAY", "0.001",
-                             "SOLVER.OPTIMIZING_METHOD", "adamw", "SOLVER.BETAS", "(0.8, 0.9)"])
+    cfg = load_config(None, ["SOLVER.ZERO_WD_1D_PARAM", "True", "SOLVER.WEIGHT_DECAY", "0.05",
+                             "BN.WEIGHT_DECAY", "0.001", "SOLVER.OPTIMIZING_METHOD", "adamw",
+                             "SOLVER.BETAS", "(0.8, 0.9)"])
     opt = build_optimizer(model, cfg)
     groups = [(g["weight_decay"], {id(p) for p in g["params"]}) for g in opt.param_groups]
     assert groups == [

@@ -124,11 +124,13 @@ def test_full_size_keys_and_shapes_equal_pyslowfast():
 #        = 1,310,720; res5 [1,3,1]: 2*2048*512 = 2,097,152  -> +3,715,840       -> 27,348,861
 #   Slow: res4 all 6 kt 3: 2*(512*256 + 5*1024*256) = 2,883,584; res5 all 3 kt 3:
 #        2*(1024*512 + 2*2048*512) = 5,242,880  -> +8,126,464                   -> 31,759,485
-#   With 400 classes the fc is 819,600 instead (I3D 28,043,472, the published 28.0M).
+#   With 400 classes the fc is 819,600 instead: C2D 24,327,632, I3D 28,043,472 (the published
+#   28.0M), Slow 32,454,096 (the published 32.5M).
 #   SlowFast 8x8 R50: 33,785,093 (61) and 34,566,488 (400), PySlowFast's own counts.
 @pytest.mark.parametrize("path,count", [
     (KINETICS["SLOWFAST"], 34_566_488),
     (KINETICS["I3D"], 28_043_472),
+    (KINETICS["C2D"], 24_327_632),
     (os.path.join(REF, "configs", "meccano_official_SLOWFAST_8x8_R50_MECCANO.yaml"), 33_785_093),
     (os.path.join(REF, "configs", "meccano_official_first_version_SLOWFAST_8x8_R50.yaml"), 33_785_093),
     (os.path.join(REF, "configs", "meccano_official_first_version_I3D_8x8_R50.yaml"), 27_348_861),

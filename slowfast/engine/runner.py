@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import os
+import signal
 
 import torch
 
@@ -231,7 +232,7 @@ class _Run:
                         remove_partial_checkpoints(cfg.OUTPUT_DIR, epoch + 1)
                 if stopping:
                     distributed.barrier(ctx)
-                    raise Interrupted(stop.signum or 15, path)
+                    raise Interrupted(stop.signum or signal.SIGTERM, path)  # another rank's signal
         distributed.barrier(ctx)
 
     def _validate(self, epoch):

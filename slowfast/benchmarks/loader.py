@@ -3,12 +3,16 @@
 All three run in one process tree on the same clips (same segments, same frame indices),
 with the same number of worker processes:
 
-* loader: ``build_loader(cfg, split)`` as training uses it (first batch excluded);
+* loader: ``build_loader(cfg, split)`` as training uses it (prefetched batches excluded);
 * decode ceiling: only read + decode of the distinct frames of those clips, full size and at
   the reduced size the loader would ask for, in a process pool (no crop, resize, IPC);
 * naive: what the official MECCANO plug-in does, optimistically: decode every frame of the
   segment at full size (cv2.imread), then pick the clip's frames, short-side resize with
   INTER_AREA and crop.
+
+Each figure is a median over ``--rounds`` interleaved rounds. Besides clips/s, CPU time per
+clip is reported (process tree for the loader, per-job process time for the pool), because
+on a machine shared with other jobs wall-clock rates mostly measure the neighbours.
 
 Without ``--data``, MECCANO-format frames are generated once at ``--size`` (default
 1920x1080) with segment lengths drawn from the official train split (capped, so the naive
@@ -24,6 +28,7 @@ import time
 from multiprocessing import get_context
 
 import numpy as np
+import psutil
 
 from slowfast.benchmarks import decode_jobs
 from slowfast.config import load_config
@@ -78,11 +83,24 @@ def synthetic_data(size, segments, work_dir):
 
 
 def _timed_map(pool, workers, fn, jobs):
-    """Seconds for the pool to run ``jobs`` (after a warm-up of one job per process)."""
+    """(wall seconds, CPU seconds) for the pool to run ``jobs`` (after one warm-up job per process)."""
     pool.map(fn, jobs[:workers], chunksize=1)
     start = time.perf_counter()
-    pool.map(fn, jobs, chunksize=1)
-    return time.perf_counter() - start
+    cpu = sum(pool.map(fn, jobs, chunksize=1))
+    return time.perf_counter() - start, cpu
+
+
+def _tree_cpu():
+    """CPU seconds used so far by this process and its children (loader workers included)."""
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me] + me.children(recursive=True):
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _batches(loader):
@@ -95,17 +113,17 @@ def _batches(loader):
 
 
 def time_loader(batches, clips, skip):
-    """(clips/s, [(sample, frame indices)]) over ``clips`` clips after ``skip`` untimed batches.
+    """(clips/s, CPU s, [(sample, frame indices)]) over ``clips`` clips after ``skip`` untimed batches.
 
     Skipping drains what the workers prefetched while something else was being timed.
     """
     for _ in range(skip):
         next(batches)
-    seen, start = [], time.perf_counter()
+    seen, start, cpu = [], time.perf_counter(), _tree_cpu()
     while len(seen) < clips:
         batch = next(batches)
         seen += list(zip(batch[2].tolist(), batch[3]["frame_indices"].tolist()))
-    return len(seen) / (time.perf_counter() - start), seen
+    return len(seen) / (time.perf_counter() - start), _tree_cpu() - cpu, seen
 
 
 def _needed_short_side(cfg, split, rng):
@@ -155,23 +173,31 @@ def run(args):
     # Rounds interleave the four measurements, so a load change on a shared machine hits all of them.
     with get_context("spawn").Pool(args.workers, initializer=decode_jobs.init_worker) as pool:
         for _ in range(args.rounds):
-            loader_rate, seen = time_loader(batches, args.clips, skip)
+            loader_rate, loader_cpu, seen = time_loader(batches, args.clips, skip)
             reduced, full, naive, distinct = pool_jobs(cfg, args.split, dataset, seen, args.naive_clips, rng)
-            reduced_s = _timed_map(pool, args.workers, decode_jobs.decode, reduced)
-            full_s = _timed_map(pool, args.workers, decode_jobs.decode, full)
-            naive_s = _timed_map(pool, args.workers, decode_jobs.naive_clip, naive)
+            reduced_s, reduced_cpu = _timed_map(pool, args.workers, decode_jobs.decode, reduced)
+            full_s, full_cpu = _timed_map(pool, args.workers, decode_jobs.decode, full)
+            naive_s, naive_cpu = _timed_map(pool, args.workers, decode_jobs.naive_clip, naive)
+            n = len(seen)
             r = {
                 "loader_clips_per_s": loader_rate,
                 "decode_full_img_per_s": len(full) / full_s,
                 "decode_reduced_img_per_s": len(reduced) / reduced_s,
-                "ceiling_full_clips_per_s": len(seen) / full_s,
-                "ceiling_reduced_clips_per_s": len(seen) / reduced_s,
+                "ceiling_full_clips_per_s": n / full_s,
+                "ceiling_reduced_clips_per_s": n / reduced_s,
                 "naive_clips_per_s": len(naive) / naive_s,
+                "loader_cpu_ms_per_clip": 1000 * loader_cpu / n,
+                "ceiling_reduced_cpu_ms_per_clip": 1000 * reduced_cpu / n,
+                "ceiling_full_cpu_ms_per_clip": 1000 * full_cpu / n,
+                "naive_cpu_ms_per_clip": 1000 * naive_cpu / len(naive),
                 "distinct_frames_per_clip": float(np.mean(distinct)),
                 "naive_frames_per_clip": float(np.mean([len(j[0]) for j in naive])),
             }
             r["loader_vs_reduced_ceiling"] = r["loader_clips_per_s"] / r["ceiling_reduced_clips_per_s"]
             r["loader_vs_naive"] = r["loader_clips_per_s"] / r["naive_clips_per_s"]
+            # The same comparisons in CPU time per clip, which a busy machine distorts far less.
+            r["cpu_reduced_ceiling_vs_loader"] = r["ceiling_reduced_cpu_ms_per_clip"] / r["loader_cpu_ms_per_clip"]
+            r["cpu_naive_vs_loader"] = r["naive_cpu_ms_per_clip"] / r["loader_cpu_ms_per_clip"]
             rounds.append(r)
     del batches, loader
     result = {
@@ -207,6 +233,12 @@ def main(argv=None):
         ("decode full (img/s)", result["decode_full_img_per_s"]),
         ("loader / reduced ceiling", result["loader_vs_reduced_ceiling"]),
         ("loader / naive", result["loader_vs_naive"]),
+        ("CPU ms per clip: loader", result["loader_cpu_ms_per_clip"]),
+        ("CPU ms per clip: reduced-size decode only", result["ceiling_reduced_cpu_ms_per_clip"]),
+        ("CPU ms per clip: full-size decode only", result["ceiling_full_cpu_ms_per_clip"]),
+        ("CPU ms per clip: naive", result["naive_cpu_ms_per_clip"]),
+        ("CPU: reduced ceiling / loader", result["cpu_reduced_ceiling_vs_loader"]),
+        ("CPU: naive / loader", result["cpu_naive_vs_loader"]),
     ]
     print(f"{result['cfg']} [{result['split']}], {result['workers']} workers, {len(result['rounds'])} rounds "
           f"(medians), frames "

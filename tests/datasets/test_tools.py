@@ -47,7 +47,8 @@ def test_loader_benchmark_reports_all_figures(tiny_meccano, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["frame_size"] == [64, 48] and result["num_frames"] == 4 and len(result["rounds"]) == 2
     for key in ("loader_clips_per_s", "ceiling_reduced_clips_per_s", "ceiling_full_clips_per_s",
-                "naive_clips_per_s", "decode_full_img_per_s", "decode_reduced_img_per_s"):
+                "naive_clips_per_s", "decode_full_img_per_s", "decode_reduced_img_per_s",
+                "loader_cpu_ms_per_clip", "ceiling_reduced_cpu_ms_per_clip", "naive_cpu_ms_per_clip"):
         assert result[key] > 0, key
     assert 1 <= result["distinct_frames_per_clip"] <= 4
     for r in result["rounds"]:

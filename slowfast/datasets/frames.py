@@ -75,6 +75,10 @@ class VideoReader:
         """Stream, fps, size, first timestamp and frame count, from the headers and first packet."""
         if not self._container.streams.video:
             raise BadInputError(self.path, "no video stream")
+        fmt = self._container.format.name
+        if fmt == "image2" or fmt.endswith("_pipe"):
+            # FFmpeg opens a lone image as a one-frame video: every "clip" would be a still.
+            raise BadInputError(self.path, f"a still image ({fmt}), not a video")
         stream = self._container.streams.video[0]
         stream.thread_type = "SLICE" if self._threads == 1 else "AUTO"
         stream.codec_context.thread_count = self._threads

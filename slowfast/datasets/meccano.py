@@ -3,17 +3,20 @@
 Annotations: ``MECCANO_{train,val,test}_actions.csv`` in DATA.PATH_TO_ANNOTATIONS (default
 ``data_lists/meccano``), read exactly as published: header, CRLF, duplicate rows kept (the
 protocol counts them), frame names parsed as numbers (``010122.jpg`` is frame 10122, stored
-as ``10122.jpg``). Class names come from ``MECCANO_action_classes.csv`` beside the CSVs,
-else from ``data_lists/meccano``. Frames: ``<root>/frames/<video>/%05d.jpg`` (the official
-plug-in), ``<root>/RGB_frames/{Train,Val,Test}/<video>/%05d.jpg`` (the released zip) or
+as ``10122.jpg``), video ids plain folder names (no separators or ``..``). Class names
+come from ``MECCANO_action_classes.csv`` beside the CSVs, else from ``data_lists/meccano``.
+Frames: ``<root>/frames/<video>/%05d.jpg`` (the official plug-in),
+``<root>/RGB_frames/{Train,Val,Test}/<video>/%05d.jpg`` (the released zip) or
 ``<root>/<video>/%05d.jpg``, found automatically.
 """
 import csv
+import io
 import os
 from collections import namedtuple
 
+from slowfast.datasets.annotation_files import check_folder_name, read_list_text
 from slowfast.datasets.clip_dataset import ClipDataset
-from slowfast.datasets.errors import AnnotationError, MissingDataError
+from slowfast.datasets.errors import AnnotationError, BadInputError, MissingDataError
 from slowfast.datasets.frames import decode_jpeg, jpeg_size, read_bytes
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,7 +38,7 @@ def _frame_number(name, path, line):
 def read_classes(path):
     """Class names indexed by id from a ``action_id,action_name,...`` CSV (ids 0..K-1, any order)."""
     names = {}
-    with open(path, newline="") as f:
+    with io.StringIO(read_list_text(path), newline="") as f:
         rows = csv.reader(f)
         header = next(rows, None)
         if not header or header[:2] != ["action_id", "action_name"]:
@@ -55,7 +58,7 @@ def read_segments(path, num_classes, class_names=None):
     if not os.path.isfile(path):
         raise MissingDataError(f"annotation file not found: {path}")
     segments = []
-    with open(path, newline="") as f:
+    with io.StringIO(read_list_text(path), newline="") as f:
         rows = csv.reader(f)
         header = next(rows, None)
         if header != HEADER:
@@ -66,6 +69,7 @@ def read_segments(path, num_classes, class_names=None):
             if len(row) != 5:
                 raise AnnotationError(f"{path}:{line}: expected 5 fields, got {len(row)}: {row!r}")
             video, action, name, start, end = row
+            check_folder_name(video.strip(), path, line, "video_id")
             if not action.strip().isdigit():
                 raise AnnotationError(f"{path}:{line}: action_id {action!r} is not an integer")
             label = int(action)
@@ -172,6 +176,11 @@ class Meccano(ClipDataset):
         data = {n: read_bytes(p) for n, p in paths.items()}
         first = next(iter(paths))
         src_w, src_h = jpeg_size(data[first], paths[first])
+        for n, p in paths.items():
+            # One crop plan serves the whole clip: a frame of another size would be silently distorted.
+            w, h = jpeg_size(data[n], p)
+            if (w, h) != (src_w, src_h):
+                raise BadInputError(p, f"frame is {w}x{h}, frame {paths[first]} of the same clip is {src_w}x{src_h}")
         plan = self.spatial(src_w, src_h, rng, spatial_view)
         min_w, min_h = plan.decode_size(src_w, src_h)
         decoded = {n: plan.apply(decode_jpeg(data[n], paths[n], min_w, min_h), src_w, src_h) for n in paths}

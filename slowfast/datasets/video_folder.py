@@ -3,16 +3,19 @@
 Two list formats, looked up in DATA.PATH_TO_ANNOTATIONS (default: DATA.PATH_TO_DATA_DIR):
 
 * ``{split}.csv``: PySlowFast's ``path label`` lines (DATA.PATH_LABEL_SEPARATOR), paths
-  joined to DATA.PATH_PREFIX (else to DATA.PATH_TO_DATA_DIR when relative).
+  joined to DATA.PATH_PREFIX (else to DATA.PATH_TO_DATA_DIR).
 * ``{split}.txt``: ``<class>/<video>`` lines relative to DATA.PATH_TO_DATA_DIR; the label is
   the class's position in ``classes.txt`` if present, else in the sorted class folders.
 
-``classes.txt`` (one name per line) names the classes in either format. Each sample is a
+``classes.txt`` (one name per line) names the classes in either format. Listed paths must be
+relative and free of ``..`` components, so a list cannot reach outside the data folder. Each sample is a
 whole video; sampling treats frames ``0..n-1`` as the segment, and the stride window is
 stretched by the video's fps / DATA.TARGET_FPS as in PySlowFast.
 """
+import io
 import os
 
+from slowfast.datasets.annotation_files import check_relative_path, read_list_text
 from slowfast.datasets.clip_dataset import ClipDataset
 from slowfast.datasets.errors import AnnotationError, MissingDataError
 from slowfast.datasets.frames import VideoReader
@@ -21,7 +24,7 @@ CLASSES_FILE = "classes.txt"
 
 
 def _read_lines(path):
-    with open(path) as f:
+    with io.StringIO(read_list_text(path)) as f:
         return [(n, line.strip()) for n, line in enumerate(f, start=1) if line.strip()]
 
 
@@ -32,6 +35,7 @@ def read_csv_list(path, separator, prefix, num_classes):
         parts = text.split(separator)
         if len(parts) != 2 or not parts[1].strip().isdigit():
             raise AnnotationError(f"{path}:{line}: expected 'path{separator}label', got {text!r}")
+        check_relative_path(parts[0], path, line)
         label = int(parts[1])
         if label >= num_classes:
             raise AnnotationError(f"{path}:{line}: label {label} is outside MODEL.NUM_CLASSES={num_classes}")
@@ -49,6 +53,7 @@ def read_folder_list(path, root, class_names):
             raise AnnotationError(
                 f"{path}:{line}: {text!r} is not '<class>/<video>' with a known class ({len(index)} classes)"
             )
+        check_relative_path(text, path, line)
         videos.append((os.path.join(root, text), index[cls], line))
     return videos
 

@@ -75,8 +75,16 @@ def save_checkpoint(path, model, optimizer, epoch, cfg, scaler=None, extra=None)
     if scaler is not None and scaler.is_enabled():
         state["scaler_state"] = scaler.state_dict()
     state.update(extra or {})
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            # Through a Python file: a full disk is then OSError(ENOSPC), not an opaque zip-writer error.
+            with open(tmp, "wb") as f:
+                torch.save(state, f)
+    except OSError as e:
+        raise CheckpointError(
+            f"{path}: could not write the checkpoint ({e}); no partial file was left and earlier "
+            "checkpoints are untouched (full disk or unwritable checkpoint folder?)"
+        ) from e
     logger.info("Saved checkpoint %s", path)
     return path
 

@@ -8,8 +8,8 @@ setup(
     package_data={"slowfast.config": ["*.yaml"]},
     python_requires=">=3.9",
     install_requires=[
-        "torch>=2.1",
-        "torchvision>=0.16",
+        "torch>=2.3",
+        "torchvision>=0.18",
         "numpy>=1.23",
         "yacs>=0.1.8",
         "pyyaml>=6.0",

@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, default_collate
 
+from slowfast.datasets.raw_jpeg import RawBatch, RawClip, RawJpegClips, check_raw_decoding
 from slowfast.datasets.registry import build_dataset
 
 
@@ -48,7 +49,10 @@ class EvalSampler(Sampler):
 
 
 def collate_clips(items):
-    """(clips B x C x T x H x W uint8, labels, sample index, meta of lists/tensors)."""
+    """(clips B x C x T x H x W uint8, labels, sample index, meta of lists/tensors).
+
+    DATA.DECODE_DEVICE cuda items carry RawClips, batched into one RawBatch for the engine.
+    """
     clips, labels, index, metas = zip(*items)
     meta = {
         "video_id": [m["video_id"] for m in metas],
@@ -58,7 +62,8 @@ def collate_clips(items):
         "bad_files": [list(m["bad_files"]) for m in metas],
     }
     # default_collate stacks straight into shared memory inside a worker.
-    return (default_collate(list(clips)), torch.tensor(labels, dtype=torch.long),
+    batch = RawBatch(clips) if isinstance(clips[0], RawClip) else default_collate(list(clips))
+    return (batch, torch.tensor(labels, dtype=torch.long),
             torch.tensor(index, dtype=torch.long), meta)
 
 
@@ -80,9 +85,10 @@ def _distributed():
 
 def build_loader(cfg, split):
     """The DataLoader of ``split`` (train/val/test) for this process's rank."""
-    if cfg.DATA.DECODE_DEVICE != "cpu":
-        raise ValueError(f"DATA.DECODE_DEVICE={cfg.DATA.DECODE_DEVICE!r}: the data pipeline decodes on the CPU only")
+    check_raw_decoding(cfg)
     dataset = build_dataset(cfg, split)
+    if cfg.DATA.DECODE_DEVICE == "cuda":
+        dataset = RawJpegClips(dataset)
     rank, world = _distributed()
     training = split == "train"
     total = cfg.TRAIN.BATCH_SIZE if training else cfg.TEST.BATCH_SIZE

@@ -8,6 +8,9 @@ import logging
 
 import torch
 
+from slowfast.datasets.raw_jpeg import RawBatch
+from slowfast.engine.gpu_decode import decode_batch
+
 logger = logging.getLogger(__name__)
 
 
@@ -16,7 +19,7 @@ def has_conv3d(model):
 
 
 class InputPrep:
-    """uint8 B x C x T x H x W on the host -> normalised float on the device."""
+    """uint8 B x C x T x H x W on the host (or a RawBatch of JPEG bytes) -> normalised float on the device."""
 
     def __init__(self, mean, std, reverse_channels, device, channels_last):
         shape = (1, -1, 1, 1, 1)
@@ -32,6 +35,8 @@ class InputPrep:
         return cls(cfg.DATA.MEAN, cfg.DATA.STD, cfg.DATA.REVERSE_INPUT_CHANNEL, device, channels_last)
 
     def __call__(self, clips):
+        if isinstance(clips, RawBatch):  # DATA.DECODE_DEVICE cuda: JPEG bytes from the workers
+            clips = decode_batch(clips, self.device)
         if clips.dtype != torch.uint8 or clips.ndim != 5:
             raise TypeError(f"expected uint8 clips B x C x T x H x W, got {clips.dtype} {tuple(clips.shape)}")
         x = clips.to(self.device, non_blocking=True).float().div_(255.0).sub_(self.mean).div_(self.std)

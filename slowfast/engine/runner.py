@@ -13,6 +13,7 @@ import signal
 
 import torch
 
+from slowfast.datasets.raw_jpeg import check_raw_decoding
 from slowfast.engine import distributed, rng
 from slowfast.engine.checkpoint import (
     BEST_NAME, CheckpointError, checkpoint_dir, checkpoint_path, last_checkpoint, load_file,
@@ -102,6 +103,7 @@ class _Run:
         self.cfg, self.ctx = cfg, ctx
         if cfg.TEST.ENABLE and cfg.TEST.NUM_SUBSETS > 0:
             _subset_metrics_fn()  # fail now, not after hours of training
+        check_raw_decoding(cfg)  # DATA.DECODE_DEVICE cuda without a GPU: fail before building anything
         logger.info("Run %s: %d process(es), device %s", cfg.OUTPUT_DIR, ctx.world_size, ctx.device)
         seed_everything(cfg.RNG_SEED)
         module = build_model(cfg)

@@ -121,17 +121,19 @@ class ClipAugment:
                                 interpolation=self.interpolation)
             seed = int(rng.integers(2**62))
             with torch.random.fork_rng(devices=[]):
-                if self.interpolation == v2.InterpolationMode.BICUBIC:
-                    # Tensors support only nearest/bilinear warps: go through PIL, re-seeding per
-                    # frame so every frame draws the same op, sign and magnitude.
+                torch.manual_seed(seed)
+                try:
+                    video = op(video)
+                except ValueError:
+                    if self.interpolation != v2.InterpolationMode.BICUBIC:
+                        raise
+                    # Tensor warps support only nearest/bilinear: redo this op through PIL,
+                    # re-seeded per frame so every frame draws the same op, sign and magnitude.
                     frames = []
                     for frame in video:
                         torch.manual_seed(seed)
                         frames.append(F.pil_to_tensor(op(F.to_pil_image(frame))))
                     video = torch.stack(frames)
-                else:
-                    torch.manual_seed(seed)
-                    video = op(video)
         return video
 
     def _erase(self, clip, rng):

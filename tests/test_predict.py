@@ -4,6 +4,7 @@ import json
 import os
 
 import av
+import cv2
 import numpy as np
 import pytest
 import simplejpeg
@@ -125,9 +126,14 @@ def test_real_clip_json_and_labelled_video(setup, clip, capsys):
     out_frames, _ = _decode(out_video)
     assert len(out_frames) == len(frames)
     h, w = frames[0].shape[:2]
-    assert out_frames[0].shape[:2] == (h + h % 2, w + w % 2)
+    out_h, out_w = out_frames[0].shape[:2]
+    # Enlarged to a legible size (short side >= 360), aspect ratio kept, even sides.
+    assert min(out_h, out_w) >= 360 and out_h % 2 == 0 and out_w % 2 == 0
+    assert out_w / out_h == pytest.approx(w / h, rel=0.02)
     # The label banner darkens the top rows; the bottom of the frame is the input's picture.
-    assert np.abs(out_frames[10][-20:].astype(int) - frames[10][-20:]).mean() < 12
+    shrunk = cv2.resize(out_frames[10], (w, h), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk[-20:].astype(int) - frames[10][-20:]).mean() < 12
+    assert shrunk[:4].mean() < frames[10][:4].mean() * 0.6
 
 
 def test_frames_folder_csv_and_short_input(setup, capsys):

@@ -7,6 +7,8 @@ import numpy as np
 
 # Tried in order; the first encoder PyAV has wins.
 CODECS = ("libx264", "h264", "mpeg4")
+# Short side of the labelled video at least this: a label on a 160x120 frame is unreadable.
+MIN_SIDE = 360
 
 
 def _codec():
@@ -24,6 +26,14 @@ def label_for_frames(windows, total):
     centres = np.array([(w["start_frame"] + w["end_frame"]) / 2 for w in windows])
     frames = np.arange(total)
     return np.abs(frames[:, None] - centres[None, :]).argmin(axis=1)
+
+
+def output_size(h, w, min_side=MIN_SIDE):
+    """(height, width) of the labelled video: small inputs are enlarged so the label is
+    legible, and both sides are even (4:2:0 chroma needs it)."""
+    scale = max(1.0, min_side / min(h, w))
+    out_h, out_w = round(h * scale), round(w * scale)
+    return out_h + out_h % 2, out_w + out_w % 2
 
 
 def draw_label(frame, text):
@@ -56,12 +66,11 @@ def write_labelled_video(source, windows, total, out_path):
             stream.bit_rate = 2_000_000
         for i, (frame, _, _) in enumerate(source.frames()):
             if i == 0:
-                # 4:2:0 chroma needs even sizes: pad odd frames by one black row/column.
-                h, w = frame.shape[:2]
-                stream.height, stream.width = h + h % 2, w + w % 2
+                size = output_size(*frame.shape[:2])
+                stream.height, stream.width = size
+            if frame.shape[:2] != size:
+                frame = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_LINEAR)
             img = draw_label(frame, texts[which[min(i, total - 1)]])
-            if img.shape[:2] != (stream.height, stream.width):
-                img = np.pad(img, ((0, stream.height - h), (0, stream.width - w), (0, 0)))
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():

@@ -8,13 +8,15 @@ a gradient, which it does here (the bias depends on q and on the rel-pos tables)
 autograd function below keeps the fused forward and recomputes the probabilities in
 backward, a block of query rows at a time, so no (Nq x Nk) tensor outlives its block.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 
 from slowfast.models.mvit_relpos import expand_bias, rel_pos_terms, rel_pos_terms_backward
 
-# Rows of logits recomputed at once in the CPU backward: bounds its scratch memory.
-_BACKWARD_CHUNK_ELEMENTS = 1 << 22
+# Logits handled at once by the CPU autograd function: small enough to stay in cache.
+_CHUNK_ELEMENTS = 1 << 20
 
 
 def attention(q, k, v, rows, q_thw, k_thw, prefix, scale, impl):
@@ -25,16 +27,37 @@ def attention(q, k, v, rows, q_thw, k_thw, prefix, scale, impl):
     """
     if rows is None:
         if impl == "explicit":
-            return ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+            return _explicit(q, k, v, (None, None, None), q_thw, k_thw, prefix, scale)
         return F.scaled_dot_product_attention(q, k, v, scale=scale)
     if impl == "sdpa" and _needs_custom_backward(q, k, v, rows):
+        rows = tuple(None if r is None else r.to(q.dtype) for r in rows)
         return _FusedRelPosAttention.apply(q, k, v, *rows, q_thw, k_thw, prefix, scale)
     terms = rel_pos_terms(q[:, :, prefix:], q_thw, k_thw, rows)
     if impl == "explicit":
-        logits = (q * scale) @ k.transpose(-2, -1) + expand_bias(terms, k_thw, prefix)
-        return logits.softmax(dim=-1) @ v
+        return _explicit(q, k, v, terms, q_thw, k_thw, prefix, scale)
     bias = expand_bias(terms, k_thw, prefix).to(q.dtype)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+
+
+def _explicit(q, k, v, terms, q_thw, k_thw, prefix, scale):
+    """PySlowFast's formulation op for op: logits, then the spatial and the temporal term
+    added into the token-token block in place, softmax, then the value product."""
+    attn = (q * scale) @ k.transpose(-2, -1)
+    rt, rh, rw = (None if t is None else t.unflatten(2, q_thw) for t in terms)
+    b, heads = q.shape[:2]
+    block_shape = (b, heads, *q_thw, *k_thw)
+    flat_shape = (b, heads, math.prod(q_thw), math.prod(k_thw))
+    if rh is not None or rw is not None:
+        block = attn[:, :, prefix:, prefix:].view(block_shape)
+        if rh is not None:
+            block = block + rh[..., None, :, None]
+        if rw is not None:
+            block = block + rw[..., None, None, :]
+        attn[:, :, prefix:, prefix:] = block.view(flat_shape)
+    if rt is not None:
+        block = attn[:, :, prefix:, prefix:].view(block_shape) + rt[..., :, None, None]
+        attn[:, :, prefix:, prefix:] = block.view(flat_shape)
+    return attn.softmax(dim=-1) @ v
 
 
 def _needs_custom_backward(q, k, v, rows):
@@ -44,23 +67,28 @@ def _needs_custom_backward(q, k, v, rows):
     return any(t is not None and t.requires_grad for t in (q, k, v) + tuple(rows))
 
 
-def _optional(tensors, present):
-    return tuple(t if p else None for t, p in zip(tensors, present))
-
-
 class _FusedRelPosAttention(torch.autograd.Function):
     """Fused SDPA forward; backward recomputes the softmax per chunk of query rows.
 
     Only q, k, v and the small table rows are kept for backward: the rel-pos terms
     and the bias are recomputed, so neither they nor the probabilities are stored.
+    Both directions walk over query rows in chunks that reuse a few cache-sized
+    buffers, so the (Nq x Nk) bias is never allocated whole.
     """
 
     @staticmethod
     def forward(ctx, q, k, v, rows_t, rows_h, rows_w, q_thw, k_thw, prefix, scale):
         rows = (rows_t, rows_h, rows_w)
-        terms = _padded_terms(q, rows, q_thw, k_thw, prefix)
-        bias = _bias_rows(terms, k_thw, prefix, 0, q.shape[2]).to(q.dtype)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+        out = torch.empty_like(q)
+        # In q's dtype throughout: backward, which autocast does not reach, must match.
+        with torch.autocast(q.device.type, enabled=False):
+            terms = _padded_terms(q, rows, q_thw, k_thw, prefix)
+            chunks = _Chunks(q, k)
+            for start, stop in chunks:
+                bias = _fill_bias(chunks.buffer(0, stop - start), terms, k_thw, prefix, start, stop)
+                out[:, :, start:stop] = F.scaled_dot_product_attention(
+                    q[:, :, start:stop], k, v, attn_mask=bias, scale=scale
+                )
         ctx.present = tuple(t is not None for t in rows)
         ctx.save_for_backward(q, k, v, *(t for t in rows if t is not None))
         ctx.q_thw, ctx.k_thw, ctx.prefix, ctx.scale = q_thw, k_thw, prefix, scale
@@ -68,45 +96,78 @@ class _FusedRelPosAttention(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        """Per chunk: logits = [q*scale | terms] . [k | one-hot key position]^T, so the
+        bias costs a few extra GEMM columns instead of a full-size pass, and the same
+        trick in dS . [k | one-hot] yields the term gradients with dq."""
         q, k, v, *kept = ctx.saved_tensors
         kept = iter(kept)
         rows = tuple(next(kept) if p else None for p in ctx.present)
         k_thw, prefix, scale = ctx.k_thw, ctx.prefix, ctx.scale
-        terms = _padded_terms(q, rows, ctx.q_thw, k_thw, prefix)
-        b, heads, nq, _ = q.shape
-        nk = k.shape[2]
-        grad_q = torch.empty_like(q)
-        grad_k = torch.zeros_like(k)
-        grad_v = torch.zeros_like(v)
-        grad_terms = [None if t is None else torch.empty_like(t) for t in terms]
-        chunk = max(1, _BACKWARD_CHUNK_ELEMENTS // (b * heads * nk))
-        k_t = k.transpose(-2, -1).reshape(b * heads, -1, nk)
-        v_t = v.transpose(-2, -1)
-        for start in range(0, nq, chunk):
-            stop = min(start + chunk, nq)
-            q_c, g_c = q[:, :, start:stop], grad_out[:, :, start:stop]
-            bias = _bias_rows(terms, k_thw, prefix, start, stop).to(q.dtype)
-            logits = torch.baddbmm(
-                bias.reshape(b * heads, stop - start, nk),
-                q_c.reshape(b * heads, stop - start, -1),
-                k_t,
-                alpha=scale,
+        terms = [t for t in _padded_terms(q, rows, ctx.q_thw, k_thw, prefix) if t is not None]
+        b, heads, nq, dim = q.shape
+        bh, nk = b * heads, k.shape[2]
+        widths = [t.shape[-1] for t in terms]
+        grad_out = grad_out.reshape(bh, nq, -1)
+        q_flat = q.reshape(bh, nq, dim)
+        k_aug = torch.cat((k, _key_one_hots(k_thw, ctx.present, prefix, k).expand(b, heads, -1, -1)), -1)
+        k_aug = k_aug.reshape(bh, nk, -1)
+        v_t = v.reshape(bh, nk, -1).transpose(1, 2)
+        grad_q_aug = torch.empty(bh, nq, k_aug.shape[-1], dtype=q.dtype)
+        grad_k = torch.zeros(bh, nk, dim, dtype=q.dtype)
+        grad_v = torch.zeros(bh, nk, v.shape[-1], dtype=q.dtype)
+        chunks = _Chunks(q, k)
+        for start, stop in chunks:
+            n = stop - start
+            q_c, g_c = q_flat[:, start:stop], grad_out[:, start:stop]
+            q_aug = torch.cat([q_c * scale] + [t[:, :, start:stop].reshape(bh, n, -1) for t in terms], -1)
+            logits = torch.bmm(q_aug, k_aug.transpose(1, 2), out=chunks.buffer(0, n).view(bh, n, nk))
+            probs = torch.softmax(logits, dim=-1, out=chunks.buffer(1, n).view(bh, n, nk))
+            grad_v.baddbmm_(probs.transpose(1, 2), g_c)
+            grad_probs = torch.bmm(g_c, v_t, out=logits)
+            grad_logits = torch.ops.aten._softmax_backward_data.out(
+                grad_probs, probs, -1, q.dtype, grad_input=chunks.buffer(2, n).view(bh, n, nk)
             )
-            probs = logits.softmax(dim=-1).reshape(b, heads, stop - start, nk)
-            del logits, bias
-            grad_v += probs.transpose(-2, -1) @ g_c
-            # Softmax backward in place: d logits = P * (dP - rowsum(P * dP)).
-            grad_logits = g_c @ v_t
-            row_dot = (probs * grad_logits).sum(dim=-1, keepdim=True)
-            grad_logits.sub_(row_dot).mul_(probs)
-            del probs
-            grad_q[:, :, start:stop] = (grad_logits @ k) * scale
-            grad_k += (grad_logits.transpose(-2, -1) @ q_c) * scale
-            _reduce_term_grads(grad_terms, grad_logits[..., prefix:], k_thw, start, stop)
-        grad_terms = [None if g is None else g[:, :, prefix:] for g in grad_terms]
+            torch.bmm(grad_logits, k_aug, out=grad_q_aug[:, start:stop])
+            grad_k.baddbmm_(grad_logits.transpose(1, 2), q_c, alpha=scale)
+        grad_q = (grad_q_aug[..., :dim] * scale).view(q.shape)
+        # The columns after dim are the term gradients, in t, h, w order of the present ones.
+        grad_terms, offset = [], dim
+        for width in widths:
+            grad_terms.append(grad_q_aug[..., offset:offset + width].reshape(b, heads, nq, width)[:, :, prefix:])
+            offset += width
+        grad_terms = iter(grad_terms)
+        grad_terms = [next(grad_terms) if p else None for p in ctx.present]
         grad_q_space, grad_rows = rel_pos_terms_backward(q[:, :, prefix:], ctx.q_thw, rows, grad_terms)
         grad_q[:, :, prefix:] += grad_q_space
-        return (grad_q, grad_k, grad_v, *grad_rows, None, None, None, None)
+        return (grad_q, grad_k.view(k.shape), grad_v.view(v.shape), *grad_rows, None, None, None, None)
+
+
+def _key_one_hots(k_thw, present, prefix, like):
+    """(prefix + Nk, sum of present axis lengths): one-hot t, h, w of every key; cls rows 0."""
+    grid = torch.stack(torch.meshgrid(*(torch.arange(n) for n in k_thw), indexing="ij"), -1).reshape(-1, 3)
+    parts = [F.one_hot(grid[:, i], k_thw[i]) for i in range(3) if present[i]]
+    return F.pad(torch.cat(parts, -1), (0, 0, prefix, 0)).to(device=like.device, dtype=like.dtype)
+
+
+class _Chunks:
+    """Query-row chunks of about ``_CHUNK_ELEMENTS`` logits, and scratch buffers sized to them."""
+
+    def __init__(self, q, k):
+        b, heads, self.nq, _ = q.shape
+        self.bh, self.nk = b * heads, k.shape[2]
+        self.rows = max(1, min(self.nq, _CHUNK_ELEMENTS // (self.bh * self.nk)))
+        self.dtype, self.device = q.dtype, q.device
+        self._buffers = {}
+
+    def __iter__(self):
+        for start in range(0, self.nq, self.rows):
+            yield start, min(start + self.rows, self.nq)
+
+    def buffer(self, index, n):
+        """Flat scratch for n rows of logits; ``index`` picks one of several buffers."""
+        if index not in self._buffers:
+            self._buffers[index] = torch.empty(self.bh * self.rows * self.nk, dtype=self.dtype, device=self.device)
+        return self._buffers[index][: self.bh * n * self.nk]
 
 
 def _padded_terms(q, rows, q_thw, k_thw, prefix):
@@ -115,22 +176,22 @@ def _padded_terms(q, rows, q_thw, k_thw, prefix):
     return tuple(None if t is None else F.pad(t, (0, 0, prefix, 0)) for t in terms)
 
 
-def _bias_rows(terms, k_thw, prefix, start, stop):
-    """Rows [start, stop) of the (Nq, Nk) bias, zero in the cls key columns."""
-    bias = expand_bias(tuple(None if t is None else t[:, :, start:stop] for t in terms), k_thw)
-    return F.pad(bias, (prefix, 0)) if prefix else bias
-
-
-def _reduce_term_grads(grad_terms, grad_space, k_thw, start, stop):
-    """Sum d(logits) over the key axes each decomposed term is broadcast along."""
-    grad_rt, grad_rh, grad_rw = grad_terms
-    grid = grad_space.reshape(*grad_space.shape[:3], *k_thw)
-    if grad_rw is not None:
-        grad_rw[:, :, start:stop] = grid.sum(dim=(-3, -2))
-    if grad_rt is None and grad_rh is None:
-        return
-    over_w = grid.sum(dim=-1)  # (B, H, rows, kt, kh)
-    if grad_rt is not None:
-        grad_rt[:, :, start:stop] = over_w.sum(dim=-1)
-    if grad_rh is not None:
-        grad_rh[:, :, start:stop] = over_w.sum(dim=-2)
+def _fill_bias(flat, terms, k_thw, prefix, start, stop):
+    """Write rows [start, stop) of the (B, H, Nq, Nk) bias into ``flat``; cls columns get 0."""
+    rt, rh, rw = (None if t is None else t[:, :, start:stop] for t in terms)
+    b, heads = next(t for t in terms if t is not None).shape[:2]
+    bias = flat.view(b, heads, stop - start, prefix + math.prod(k_thw))
+    bias[..., :prefix] = 0
+    grid = bias[..., prefix:].unflatten(-1, k_thw)
+    # t and h terms meet first in a small (kt, kh) table, then one full-size pass adds w.
+    th = torch.zeros((), dtype=flat.dtype)
+    if rt is not None:
+        th = th + rt[..., :, None]
+    if rh is not None:
+        th = th + rh[..., None, :]
+    th = th.expand(b, heads, stop - start, *k_thw[:2]).unsqueeze(-1)
+    if rw is None:
+        grid.copy_(th.expand_as(grid))
+    else:
+        torch.add(th, rw[..., None, None, :], out=grid)
+    return bias

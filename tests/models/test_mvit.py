@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from slowfast.config.load import load_config
-from slowfast.models import ModelBuildError, build_model
+from slowfast.models import ModelBuildError, build_model, mvit_sdpa
+from slowfast.models.mvit_attention import MultiScaleAttention
+from slowfast.models.stats import model_stats
 from tests.conftest import REPO, SHARED
 
 REF = os.path.join(SHARED, "reference", "pyslowfast")
@@ -65,23 +67,31 @@ def test_full_size_keys_shapes_and_params(shared_dir):
 
 
 @pytest.mark.parametrize("crop,frames", [(64, 8), (80, 4), (72, 4)])
-def test_sdpa_matches_explicit_forward_and_gradients(crop, frames):
-    """72 px gives 18 -> 9 -> 5 token grids, so rel-pos tables are resized in forward."""
+def test_sdpa_matches_explicit_forward_and_gradients(crop, frames, monkeypatch):
+    """CPU training runs our autograd function; "plain" is PyTorch's own SDPA backward with a
+    bias that needs a gradient, the path taken on CUDA. 72 px gives 18 -> 9 -> 5 token grids,
+    so rel-pos tables are also resized in forward."""
     grads, outputs = {}, {}
-    for impl in ("explicit", "sdpa"):
-        model = seeded(tiny(crop, frames, **{"MVIT.ATTN_IMPL": impl}), dtype=torch.float64).train()
-        x = torch.randn(2, 3, frames, crop, crop, dtype=torch.float64,
-                        generator=torch.Generator().manual_seed(1), requires_grad=True)
-        out = model(x)
-        (out * torch.arange(1, 6, dtype=out.dtype)).sum().backward()
+    for impl in ("explicit", "sdpa", "plain"):
+        with monkeypatch.context() as patch:
+            if impl == "plain":
+                patch.setattr(mvit_sdpa, "_needs_custom_backward", lambda *args: False)
+            cfg = tiny(crop, frames, **{"MVIT.ATTN_IMPL": "explicit" if impl == "explicit" else "sdpa"})
+            model = seeded(cfg, dtype=torch.float64).train()
+            x = torch.randn(2, 3, frames, crop, crop, dtype=torch.float64,
+                            generator=torch.Generator().manual_seed(1), requires_grad=True)
+            out = model(x)
+            (out * torch.arange(1, 6, dtype=out.dtype)).sum().backward()
         outputs[impl] = out.detach()
         grads[impl] = {n: p.grad for n, p in model.named_parameters()}
         grads[impl]["input"] = x.grad
-    torch.testing.assert_close(outputs["sdpa"], outputs["explicit"], atol=1e-10, rtol=1e-9)
     scale = max(g.abs().max() for g in grads["explicit"].values())
-    for name, ref in grads["explicit"].items():
-        assert grads["sdpa"][name] is not None, name
-        torch.testing.assert_close(grads["sdpa"][name], ref, atol=1e-10 * scale, rtol=1e-8, msg=name)
+    for impl in ("sdpa", "plain"):
+        torch.testing.assert_close(outputs[impl], outputs["explicit"], atol=1e-10, rtol=1e-9)
+        for name, ref in grads["explicit"].items():
+            assert grads[impl][name] is not None, name
+            torch.testing.assert_close(grads[impl][name], ref, atol=1e-10 * scale, rtol=1e-8,
+                                       msg=f"{impl}: {name}")
 
 
 def test_sdpa_matches_explicit_in_float32_eval():
@@ -91,6 +101,37 @@ def test_sdpa_matches_explicit_in_float32_eval():
         with torch.no_grad():
             outs.append(model(torch.randn(2, 3, 4, 72, 72, generator=torch.Generator().manual_seed(2))))
     torch.testing.assert_close(outs[1], outs[0], atol=1e-5, rtol=1e-4)
+
+
+def test_sdpa_under_bfloat16_autocast_trains():
+    results = []
+    for impl in ("explicit", "sdpa"):
+        model = seeded(tiny(**{"MVIT.ATTN_IMPL": impl})).train()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(torch.randn(2, 3, 8, 64, 64, generator=torch.Generator().manual_seed(1)))
+        out.float().sum().backward()
+        results.append((out.float().detach(), model.blocks[0].attn.rel_pos_h.grad))
+    (out_e, grad_e), (out_s, grad_s) = results
+    torch.testing.assert_close(out_s, out_e, atol=0.03 * out_e.abs().max(), rtol=0)
+    torch.testing.assert_close(grad_s, grad_e, atol=0.1 * grad_e.abs().max(), rtol=0)
+
+
+@pytest.fixture(scope="module")
+def full_size():
+    cfg = load_config(MECCANO_YAML)
+    return build_model(cfg), cfg
+
+
+@pytest.mark.parametrize("impl", ["sdpa", "explicit"])
+def test_full_size_flops_match_pyslowfast(impl, full_size):
+    """64.46 GFLOPs per 16x224x224 view, attention matmuls included, for both paths."""
+    model, cfg = full_size
+    for module in model.modules():
+        if isinstance(module, MultiScaleAttention):
+            module.attn_impl = impl  # one build serves both paths (the build is the slow part)
+    stats = model_stats(model, cfg)
+    assert stats["params"] == 34_277_053
+    assert stats["gflops"] == pytest.approx(64.46, abs=0.01)
 
 
 def test_activation_checkpointing_gives_same_gradients():

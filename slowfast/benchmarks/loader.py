@@ -23,6 +23,7 @@ import csv
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from multiprocessing import get_context
@@ -31,7 +32,7 @@ import numpy as np
 import psutil
 
 from slowfast.benchmarks import decode_jobs
-from slowfast.config import load_config
+from slowfast.config import ConfigError, load_config
 from slowfast.datasets.frames import jpeg_size, read_bytes
 from slowfast.datasets.loader import build_loader, set_epoch
 from slowfast.datasets.meccano import DEFAULT_ANNOTATIONS, Meccano
@@ -59,7 +60,7 @@ def parse_args(argv):
     p.add_argument("--size", type=_parse_size, default=(1920, 1080), help="synthetic frame size WxH")
     p.add_argument("--segments", type=int, default=48, help="synthetic segments (train split)")
     p.add_argument("--work-dir", default=None, help="where synthetic data is kept between runs")
-    p.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides (after all options)")
     return p.parse_args(argv)
 
 
@@ -220,7 +221,11 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv or [])
-    result = run(args)
+    try:
+        result = run(args)
+    except ConfigError as e:
+        print(f"Config error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result))
         return 0

@@ -61,6 +61,8 @@ def read_segments(path, num_classes, class_names=None):
     with io.StringIO(read_list_text(path), newline="") as f:
         rows = csv.reader(f)
         header = next(rows, None)
+        if header is None:
+            raise AnnotationError(f"{path}:1: empty file, expected the official header {','.join(HEADER)}")
         if header != HEADER:
             raise AnnotationError(f"{path}:1: expected the official header {','.join(HEADER)}, got {header}")
         for line, row in enumerate(rows, start=2):

@@ -41,7 +41,6 @@ class ClipDataset(torch.utils.data.Dataset):
         self.training = split == "train"
         self.seed = cfg.RNG_SEED
         self.num_classes = cfg.MODEL.NUM_CLASSES
-        self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
         self.temporal = TemporalSampler(cfg.DATA.SAMPLING_METHOD, cfg.DATA.NUM_FRAMES,
                                         cfg.DATA.SAMPLING_RATE, cfg.DATA.USE_OFFSET_SAMPLING)
         num_crops = cfg.TEST.NUM_SPATIAL_CROPS if split == "test" else 1
@@ -109,8 +108,6 @@ class ClipDataset(torch.utils.data.Dataset):
         clip = np.stack(frames)
         if self.augment is not None:
             clip = self.augment(clip, rng)
-        if self.reverse_channels:
-            clip = clip[..., ::-1]
         clip = torch.from_numpy(np.ascontiguousarray(clip)).permute(3, 0, 1, 2)
         meta = {
             "video_id": self.video_id(current),

@@ -19,8 +19,10 @@ class AnnotationError(ValueError):
 class BadInputError(OSError):
     """An unreadable, empty, corrupt or truncated frame or video file."""
 
-    def __init__(self, path, reason):
-        super().__init__(f"{path}: {reason}")
+    def __init__(self, path, reason=None):
+        # DataLoader re-raises a worker's error as ``type(message)``: one argument, already
+        # formatted. Accepting it keeps the type (and the file name) in the main process.
+        super().__init__(str(path) if reason is None else f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
 

@@ -4,9 +4,8 @@ At 1080p, JPEG decoding is most of the loader's CPU time (a few hundred frames/s
 so a GPU training at hundreds of clips/s would need dozens of cores. On this path a worker
 only makes the item's seeded choices (the same frames and crop boxes as the CPU path, from
 the same generator) and reads the files; ``slowfast.engine.gpu_decode`` decodes a whole
-batch with nvJPEG and crops/resizes on the device. Photometric augmentation and
-DATA.REVERSE_INPUT_CHANNEL in the dataset are not available here (the engine's InputPrep
-still reverses channels). Headers are checked in the worker, so a missing, empty or
+batch with nvJPEG and crops/resizes on the device. Photometric augmentation is not
+available here; DATA.REVERSE_INPUT_CHANNEL is applied by the engine's InputPrep on both paths. Headers are checked in the worker, so a missing, empty or
 non-JPEG file is replaced like on the CPU path; a file corrupt past its header fails in the
 engine's decode, naming the clip's first frame.
 """

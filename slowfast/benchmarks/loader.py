@@ -196,9 +196,11 @@ def run(args):
             }
             r["loader_vs_reduced_ceiling"] = r["loader_clips_per_s"] / r["ceiling_reduced_clips_per_s"]
             r["loader_vs_naive"] = r["loader_clips_per_s"] / r["naive_clips_per_s"]
-            # The same comparisons in CPU time per clip, which a busy machine distorts far less.
-            r["cpu_reduced_ceiling_vs_loader"] = r["ceiling_reduced_cpu_ms_per_clip"] / r["loader_cpu_ms_per_clip"]
-            r["cpu_naive_vs_loader"] = r["naive_cpu_ms_per_clip"] / r["loader_cpu_ms_per_clip"]
+            # The same comparisons in CPU time per clip, which a busy machine distorts far less
+            # (None when the window was too short to register loader CPU time: tiny data).
+            loader_ms = r["loader_cpu_ms_per_clip"]
+            r["cpu_reduced_ceiling_vs_loader"] = r["ceiling_reduced_cpu_ms_per_clip"] / loader_ms if loader_ms else None
+            r["cpu_naive_vs_loader"] = r["naive_cpu_ms_per_clip"] / loader_ms if loader_ms else None
             rounds.append(r)
     del batches, loader
     result = {
@@ -214,7 +216,9 @@ def run(args):
         "machine": platform.processor() or platform.machine(),
     }
     # Medians over rounds; the ratios are medians of per-round ratios (same-round figures).
-    result.update({key: float(np.median([r[key] for r in rounds])) for key in rounds[0]})
+    for key in rounds[0]:
+        values = [r[key] for r in rounds if r[key] is not None]
+        result[key] = float(np.median(values)) if values else None
     result["rounds"] = rounds
     return result
 
@@ -250,5 +254,5 @@ def main(argv=None):
           f"{result['frame_size'][0]}x{result['frame_size'][1]}, {result['num_frames']} frames "
           f"({result['distinct_frames_per_clip']:.1f} distinct) per clip, crop {result['crop']}")
     for name, value in rows:
-        print(f"  {name:<52} {value:8.2f}")
+        print(f"  {name:<52} {value:8.2f}" if value is not None else f"  {name:<52}      n/a")
     return 0

@@ -42,9 +42,16 @@ def main(argv=None):
     except ConfigError as e:
         print(f"Config error: {e}", file=sys.stderr)
         return 2
+    from slowfast.datasets.errors import AnnotationError, MissingDataError
     from slowfast.engine.launch import launch_job
+    from slowfast.models import ModelBuildError
 
-    code = launch_job(cfg, init_method=args.init_method) or 0
+    try:
+        code = launch_job(cfg, init_method=args.init_method) or 0
+    except (MissingDataError, AnnotationError, ModelBuildError) as e:
+        # Problems the user fixes in the data or the config: the message, not a traceback.
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 2
     if code == 0 and os.environ.get("RANK", "0") == "0":
         print(f"Run directory: {os.path.abspath(cfg.OUTPUT_DIR)} (results.json, predictions.npz, json_stats.log, "
               f"checkpoints/, tensorboard/)")

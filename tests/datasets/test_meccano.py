@@ -1,5 +1,6 @@
 """MECCANO: the official CSVs, frame layouts, the missing-data message, annotation errors, views."""
 import os
+import re
 import shutil
 
 import numpy as np
@@ -177,10 +178,13 @@ def test_shipped_lists_are_the_official_files():
             assert f.read() == open(os.path.join(DEFAULT_ANNOTATIONS, name), "rb").read(), name
 
 
-def test_run_net_without_frames_fails_with_the_instructions(tmp_path):
+def test_run_net_without_frames_fails_with_the_instructions(tmp_path, capsys):
     from tools.run_net import main as run_net
 
-    with pytest.raises(MissingDataError, match="MECCANO_RGB_frames.zip[^$]*make demo"):
-        run_net(["--cfg", os.path.join(REPO, "configs", "meccano", "SLOWFAST_8x8_R50.yaml"), "NUM_GPUS", "0",
-                 "OUTPUT_DIR", str(tmp_path / "run"), "DATA.PATH_TO_DATA_DIR", str(tmp_path / "nothing"),
-                 "LOG_MODEL_INFO", "False", "TENSORBOARD.ENABLE", "False"])
+    code = run_net(["--cfg", os.path.join(REPO, "configs", "meccano", "SLOWFAST_8x8_R50.yaml"), "NUM_GPUS", "0",
+                    "OUTPUT_DIR", str(tmp_path / "run"), "DATA.PATH_TO_DATA_DIR", str(tmp_path / "nothing"),
+                    "LOG_MODEL_INFO", "False", "TENSORBOARD.ENABLE", "False"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("MissingDataError: ")
+    assert re.search("MECCANO_RGB_frames.zip[^$]*make demo", err, re.S)

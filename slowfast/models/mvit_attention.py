@@ -97,7 +97,7 @@ class MultiScaleAttention(nn.Module):
         b, n, _ = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        q, q_thw = pool_tokens(q, self.pool_q, thw, self.prefix, self.norm_q)
+        q, q_thw = pool_tokens(q, self.pool_q, thw, self.prefix)  # normalised inside attention
         k, k_thw = pool_tokens(k, self.pool_k, thw, self.prefix, self.norm_k)
         v, _ = pool_tokens(v, self.pool_v, thw, self.prefix, self.norm_v)
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
@@ -109,7 +109,7 @@ class MultiScaleAttention(nn.Module):
                 axis_rows(self.rel_pos_h, q_thw[1], k_thw[1]) if self.rel_pos_spatial else None,
                 axis_rows(self.rel_pos_w, q_thw[2], k_thw[2]) if self.rel_pos_spatial else None,
             )
-        out = attention(q, k, v, rows, q_thw, k_thw, self.prefix, self.scale, self.attn_impl)
+        out, q = attention(q, k, v, rows, q_thw, k_thw, self.prefix, self.scale, self.attn_impl, self.norm_q)
         if self.residual_pooling:
             if self.prefix:
                 out = torch.cat((out[:, :, : self.prefix], out[:, :, self.prefix:] + q[:, :, self.prefix:]), dim=2)

@@ -19,24 +19,29 @@ from slowfast.models.mvit_relpos import expand_bias, rel_pos_terms, rel_pos_term
 _CHUNK_ELEMENTS = 1 << 20
 
 
-def attention(q, k, v, rows, q_thw, k_thw, prefix, scale, impl):
-    """Attention output (B, H, Nq, C).
+def attention(q, k, v, rows, q_thw, k_thw, prefix, scale, impl, q_norm=None):
+    """(attention output (B, H, Nq, C), normalised q): attention of ``q_norm(q)`` on k, v.
 
     ``rows`` are the rel-pos table rows (t, h, w) from ``mvit_relpos.axis_rows``, or None
-    without rel-pos; the first ``prefix`` tokens (cls) get no rel-pos term.
+    without rel-pos; the first ``prefix`` tokens (cls) get no rel-pos term. ``q_norm`` (a
+    LayerNorm or None) is applied here so the CPU training path can keep only the
+    un-normalised q for backward.
     """
+    if impl == "sdpa" and rows is not None and _needs_custom_backward(q, k, v, rows):
+        rows = tuple(None if r is None else r.to(q.dtype) for r in rows)
+        norm = (None, None, 0.0) if q_norm is None else (q_norm.weight, q_norm.bias, q_norm.eps)
+        return _FusedRelPosAttention.apply(q, *norm, k, v, *rows, q_thw, k_thw, prefix, scale)
+    if q_norm is not None:
+        q = q_norm(q)
     if rows is None:
         if impl == "explicit":
-            return _explicit(q, k, v, (None, None, None), q_thw, k_thw, prefix, scale)
-        return F.scaled_dot_product_attention(q, k, v, scale=scale)
-    if impl == "sdpa" and _needs_custom_backward(q, k, v, rows):
-        rows = tuple(None if r is None else r.to(q.dtype) for r in rows)
-        return _FusedRelPosAttention.apply(q, k, v, *rows, q_thw, k_thw, prefix, scale)
+            return _explicit(q, k, v, (None, None, None), q_thw, k_thw, prefix, scale), q
+        return F.scaled_dot_product_attention(q, k, v, scale=scale), q
     terms = rel_pos_terms(q[:, :, prefix:], q_thw, k_thw, rows)
     if impl == "explicit":
-        return _explicit(q, k, v, terms, q_thw, k_thw, prefix, scale)
+        return _explicit(q, k, v, terms, q_thw, k_thw, prefix, scale), q
     bias = expand_bias(terms, k_thw, prefix).to(q.dtype)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale), q
 
 
 def _explicit(q, k, v, terms, q_thw, k_thw, prefix, scale):
@@ -70,38 +75,41 @@ def _needs_custom_backward(q, k, v, rows):
 class _FusedRelPosAttention(torch.autograd.Function):
     """Fused SDPA forward; backward recomputes the softmax per chunk of query rows.
 
-    Only q, k, v and the small table rows are kept for backward: the rel-pos terms
-    and the bias are recomputed, so neither they nor the probabilities are stored.
-    Both directions walk over query rows in chunks that reuse a few cache-sized
-    buffers, so the (Nq x Nk) bias is never allocated whole.
+    Kept for backward: the un-normalised q (which q's LayerNorm keeps anyway), k, v and
+    the small table rows. Normalised q, the rel-pos terms, the bias and the probabilities
+    are all recomputed. Both directions walk over query rows in chunks that reuse a few
+    cache-sized buffers, so the (Nq x Nk) bias is never allocated whole.
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, rows_t, rows_h, rows_w, q_thw, k_thw, prefix, scale):
+    def forward(ctx, q_in, weight, bias, eps, k, v, rows_t, rows_h, rows_w, q_thw, k_thw, prefix, scale):
         rows = (rows_t, rows_h, rows_w)
-        out = torch.empty_like(q)
         # In q's dtype throughout: backward, which autocast does not reach, must match.
-        with torch.autocast(q.device.type, enabled=False):
+        with torch.autocast(q_in.device.type, enabled=False):
+            q, _ = _normalise(q_in, weight, bias, eps)
+            out = torch.empty_like(q)
             terms = _padded_terms(q, rows, q_thw, k_thw, prefix)
             chunks = _Chunks(q, k)
             for start, stop in chunks:
-                bias = _fill_bias(chunks.buffer(0, stop - start), terms, k_thw, prefix, start, stop)
+                mask = _fill_bias(chunks.buffer(0, stop - start), terms, k_thw, prefix, start, stop)
                 out[:, :, start:stop] = F.scaled_dot_product_attention(
-                    q[:, :, start:stop], k, v, attn_mask=bias, scale=scale
+                    q[:, :, start:stop], k, v, attn_mask=mask, scale=scale
                 )
         ctx.present = tuple(t is not None for t in rows)
-        ctx.save_for_backward(q, k, v, *(t for t in rows if t is not None))
-        ctx.q_thw, ctx.k_thw, ctx.prefix, ctx.scale = q_thw, k_thw, prefix, scale
-        return out
+        ctx.save_for_backward(q_in, weight, bias, k, v, *(t for t in rows if t is not None))
+        ctx.eps, ctx.q_thw, ctx.k_thw, ctx.prefix, ctx.scale = eps, q_thw, k_thw, prefix, scale
+        # Normalised q is returned (for residual pooling) but not kept.
+        return out, q if weight is not None else q_in.view_as(q_in)
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx, grad_out, grad_q_out):
         """Per chunk: logits = [q*scale | terms] . [k | one-hot key position]^T, so the
         bias costs a few extra GEMM columns instead of a full-size pass, and the same
         trick in dS . [k | one-hot] yields the term gradients with dq."""
-        q, k, v, *kept = ctx.saved_tensors
+        q_in, weight, bias, k, v, *kept = ctx.saved_tensors
         kept = iter(kept)
         rows = tuple(next(kept) if p else None for p in ctx.present)
+        q, stats = _normalise(q_in, weight, bias, ctx.eps)
         k_thw, prefix, scale = ctx.k_thw, ctx.prefix, ctx.scale
         terms = [t for t in _padded_terms(q, rows, ctx.q_thw, k_thw, prefix) if t is not None]
         b, heads, nq, dim = q.shape
@@ -139,7 +147,24 @@ class _FusedRelPosAttention(torch.autograd.Function):
         grad_terms = [next(grad_terms) if p else None for p in ctx.present]
         grad_q_space, grad_rows = rel_pos_terms_backward(q[:, :, prefix:], ctx.q_thw, rows, grad_terms)
         grad_q[:, :, prefix:] += grad_q_space
-        return (grad_q, grad_k.view(k.shape), grad_v.view(v.shape), *grad_rows, None, None, None, None)
+        if grad_q_out is not None:
+            grad_q += grad_q_out
+        grad_norm = (None, None)
+        if weight is not None:
+            mean, rstd = stats
+            grad_q, *grad_norm = torch.ops.aten.native_layer_norm_backward(
+                grad_q, q_in, [q_in.shape[-1]], mean, rstd, weight, bias, [True, True, True]
+            )
+        return (grad_q, *grad_norm, None, grad_k.view(k.shape), grad_v.view(v.shape), *grad_rows,
+                None, None, None, None)
+
+
+def _normalise(q, weight, bias, eps):
+    """LayerNorm of q over channels (and its mean and rstd), or q itself without weights."""
+    if weight is None:
+        return q, None
+    out, mean, rstd = torch.native_layer_norm(q, [q.shape[-1]], weight, bias, eps)
+    return out, (mean, rstd)
 
 
 def _key_one_hots(k_thw, present, prefix, like):

@@ -66,8 +66,20 @@ def test_full_size_keys_shapes_and_params(shared_dir):
     assert sum(p.numel() for p in model.parameters()) == 34_277_053
 
 
-@pytest.mark.parametrize("crop,frames", [(64, 8), (80, 4), (72, 4)])
-def test_sdpa_matches_explicit_forward_and_gradients(crop, frames, monkeypatch):
+VARIANTS = {
+    "cls, space+time": {},
+    "no cls, time only": {"MVIT.CLS_EMBED_ON": False, "MVIT.REL_POS_SPATIAL": False},
+    # Blocks 0 and 2 get no q pooling, hence no q LayerNorm.
+    "unpooled q, space only": {"MVIT.POOL_KVQ_KERNEL": None, "MVIT.REL_POS_TEMPORAL": False,
+                               "MVIT.POOL_Q_STRIDE": [[1, 1, 2, 2], [3, 1, 2, 2]]},
+}
+
+
+@pytest.mark.parametrize("crop,frames,variant", [
+    (64, 8, "cls, space+time"), (80, 4, "cls, space+time"), (72, 4, "cls, space+time"),
+    (64, 4, "no cls, time only"), (64, 4, "unpooled q, space only"),
+])
+def test_sdpa_matches_explicit_forward_and_gradients(crop, frames, variant, monkeypatch):
     """CPU training runs our autograd function; "plain" is PyTorch's own SDPA backward with a
     bias that needs a gradient, the path taken on CUDA. 72 px gives 18 -> 9 -> 5 token grids,
     so rel-pos tables are also resized in forward."""
@@ -76,7 +88,8 @@ def test_sdpa_matches_explicit_forward_and_gradients(crop, frames, monkeypatch):
         with monkeypatch.context() as patch:
             if impl == "plain":
                 patch.setattr(mvit_sdpa, "_needs_custom_backward", lambda *args: False)
-            cfg = tiny(crop, frames, **{"MVIT.ATTN_IMPL": "explicit" if impl == "explicit" else "sdpa"})
+            cfg = tiny(crop, frames, **VARIANTS[variant],
+                       **{"MVIT.ATTN_IMPL": "explicit" if impl == "explicit" else "sdpa"})
             model = seeded(cfg, dtype=torch.float64).train()
             x = torch.randn(2, 3, frames, crop, crop, dtype=torch.float64,
                             generator=torch.Generator().manual_seed(1), requires_grad=True)

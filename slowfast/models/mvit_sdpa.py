@@ -4,9 +4,11 @@
 oracle the tests compare against. ``sdpa`` hands the bias to
 ``torch.nn.functional.scaled_dot_product_attention`` as ``attn_mask`` so the fused
 kernel runs. On CPU, PyTorch falls back to its unfused math path whenever the mask needs
-a gradient, which it does here (the bias depends on q and on the rel-pos tables); the
-autograd function below keeps the fused forward and recomputes the probabilities in
-backward, a block of query rows at a time, so no (Nq x Nk) tensor outlives its block.
+a gradient, which it does here (the bias depends on q and on the rel-pos tables); for CPU
+training the autograd function below keeps the fused forward and recomputes the
+probabilities in backward, a chunk of query rows at a time, so no (Nq x Nk) tensor is
+kept between forward and backward. On CUDA the plain call is used: PyTorch's
+memory-efficient kernel accepts a bias that needs a gradient (not measured here).
 """
 import math
 
@@ -120,9 +122,9 @@ class _FusedRelPosAttention(torch.autograd.Function):
         k_aug = torch.cat((k, _key_one_hots(k_thw, ctx.present, prefix, k).expand(b, heads, -1, -1)), -1)
         k_aug = k_aug.reshape(bh, nk, -1)
         v_t = v.reshape(bh, nk, -1).transpose(1, 2)
-        grad_q_aug = torch.empty(bh, nq, k_aug.shape[-1], dtype=q.dtype)
-        grad_k = torch.zeros(bh, nk, dim, dtype=q.dtype)
-        grad_v = torch.zeros(bh, nk, v.shape[-1], dtype=q.dtype)
+        grad_q_aug = q.new_empty(bh, nq, k_aug.shape[-1])
+        grad_k = q.new_zeros(bh, nk, dim)
+        grad_v = q.new_zeros(bh, nk, v.shape[-1])
         chunks = _Chunks(q, k)
         for start, stop in chunks:
             n = stop - start

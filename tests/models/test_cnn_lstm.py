@@ -17,6 +17,15 @@ FETCH = os.path.join(REPO, "tools", "fetch_weights.py")
 SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest, and two spin against other jobs on two shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny_cfg(*opts):
     base = [
         "MODEL.ARCH", "cnn_lstm", "MODEL.MODEL_NAME", "CNNLSTM", "MODEL.NUM_CLASSES", "3",

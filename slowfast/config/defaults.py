@@ -343,7 +343,7 @@ _C.CNN_LSTM = CfgNode()
 _C.CNN_LSTM.BACKBONE = "mobilenet_v2"
 # Backbone weights: "" (random init), "imagenet" (torchvision weights API) or a state-dict path.
 _C.CNN_LSTM.BACKBONE_WEIGHTS = ""
-# Backbone width multiplier (mobilenet_v2 only; tests use tiny widths).
+# Backbone width multiplier (MobileNet backbones only; tests use tiny widths).
 _C.CNN_LSTM.WIDTH_MULT = 1.0
 # Freeze all backbone weights.
 _C.CNN_LSTM.FREEZE_BACKBONE = False

@@ -61,3 +61,22 @@ def test_every_plot_exists_and_is_embedded(demo):
     embedded = {base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)}
     for rel in data["plots"].values():
         assert open(report / rel, "rb").read() in embedded
+
+
+def test_rerun_reuses_finished_runs_and_replaces_stale_ones(demo):
+    root, _ = demo
+    runs = root / "runs"
+    stale = runs / "mobilenetv2_lstm_tiny"
+    (stale / "config.yaml").write_text((stale / "config.yaml").read_text().replace("RNG_SEED: 0", "RNG_SEED: 5"))
+    before = json.load(open(runs / "slowfast_tiny" / "results.json"))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "demo.py"), "--quick",
+         "--data", str(root / "data"), "--out", str(runs)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("Reusing the finished run") == 2
+    assert f"{stale} was made with another config: deleting it" in proc.stdout
+    assert "RNG_SEED: 0" in (stale / "config.yaml").read_text()
+    assert (stale / "results.json").is_file()
+    assert json.load(open(runs / "slowfast_tiny" / "results.json")) == before

@@ -5,13 +5,15 @@
 
 1. makes the synthetic data in --data unless it is already complete there;
 2. trains and tests every config in configs/demo/ (SlowFast, MViTv2, MobileNet+LSTM) with
-   the engine, each into --out/<config name>; a finished run with the same config is reused;
+   the engine, each into --out/<config name>; a finished run of the same config is reused,
+   an interrupted one resumes, one of another config is replaced;
 3. writes the comparison report to --out/report and prints its path on the last line.
 --quick (for tests) uses tiny data, one epoch and one test view: it checks the plumbing only.
 """
 import argparse
 import os
 import resource
+import shutil
 import sys
 import time
 
@@ -47,10 +49,10 @@ class Stages:
         return out
 
     def table(self):
-        lines = [f"{'stage':<32} {'wall s':>8} {'cpu s':>8}"]
-        lines += [f"{n:<32} {w:8.1f} {c:8.1f}" for n, w, c in self.rows]
+        lines = [f"{'stage':<36} {'wall s':>8} {'cpu s':>8}"]
+        lines += [f"{n:<36} {w:8.1f} {c:8.1f}" for n, w, c in self.rows]
         total_w, total_c = sum(r[1] for r in self.rows), sum(r[2] for r in self.rows)
-        lines.append(f"{'total':<32} {total_w:8.1f} {total_c:8.1f}")
+        lines.append(f"{'total':<36} {total_w:8.1f} {total_c:8.1f}")
         return "\n".join(lines)
 
 
@@ -73,12 +75,21 @@ def demo_cfg(name, data_dir, out_dir, quick):
 
 
 def train_and_test(cfg):
-    """Run the engine unless this exact config already finished in OUTPUT_DIR."""
-    done = os.path.join(cfg.OUTPUT_DIR, "results.json")
+    """Run the engine unless this exact config already finished in OUTPUT_DIR.
+
+    An interrupted run of the same config resumes (the engine's AUTO_RESUME); a run of an
+    older demo config is deleted first, since resuming its checkpoints would mix configs.
+    """
     saved = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
-    if os.path.isfile(done) and os.path.isfile(saved) and open(saved).read() == cfg.dump():
-        print(f"Reusing the finished run {cfg.OUTPUT_DIR}")
-        return 0
+    if os.path.isfile(saved):
+        with open(saved) as f:
+            same = f.read() == cfg.dump()
+        if same and os.path.isfile(os.path.join(cfg.OUTPUT_DIR, "results.json")):
+            print(f"Reusing the finished run {cfg.OUTPUT_DIR}")
+            return 0
+        if not same:
+            print(f"{cfg.OUTPUT_DIR} was made with another config: deleting it and starting over")
+            shutil.rmtree(cfg.OUTPUT_DIR)
     from slowfast.engine.launch import launch_job
 
     return launch_job(cfg) or 0

@@ -24,9 +24,13 @@ MAX_RSS_GROWTH_MB = 16.0  # after warm-up, main process + workers (measured: und
 MAX_FD_GROWTH = 0
 
 
-def _sample(process):
-    """(RSS MB of the process and its children, open fds of all, worker pids, RSS MB of the main process)."""
-    procs = [process] + process.children(recursive=True)
+def _sample(process, earlier_children):
+    """(RSS MB of the process and this run's children, open fds of all, worker pids, RSS MB of the main process).
+
+    Children that existed before the run (workers of earlier tests in the same pytest process,
+    still shutting down) are not this run's and are left out.
+    """
+    procs = [process] + [c for c in process.children(recursive=True) if c.pid not in earlier_children]
     rss, fds = 0, 0
     for p in procs:
         try:
@@ -42,11 +46,12 @@ def test_forty_epochs_with_persistent_workers_do_not_grow(tiny_meccano, tmp_path
     root = copy_data(tiny_meccano, tmp_path)
     samples = []
     process = psutil.Process()
+    earlier_children = {c.pid for c in process.children(recursive=True)}
     real_train_epoch = Trainer.train_epoch
 
     def measured(self, *args, **kwargs):
         stats = real_train_epoch(self, *args, **kwargs)
-        samples.append(_sample(process))
+        samples.append(_sample(process, earlier_children))
         return stats
 
     monkeypatch.setattr(Trainer, "train_epoch", measured)

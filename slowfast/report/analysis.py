@@ -36,11 +36,11 @@ def summary(runs):
         })
     seen = []
     for run in runs:
-        name = run.results["dataset"]["name"]
-        if name in seen:
+        name, k = run.results["dataset"]["name"], run.results["dataset"]["num_classes"]
+        if (name, k) in seen:
             continue
-        seen.append(name)
-        for ref in reference_rows(name):
+        seen.append((name, k))
+        for ref in reference_rows(name, k):
             rows.append({
                 "run": f"{ref['model']} (published)",
                 "reference": True,

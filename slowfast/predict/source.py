@@ -10,8 +10,8 @@ import os
 import re
 
 import av
-from PIL import Image
 import numpy as np
+from PIL import Image
 
 from slowfast.datasets.errors import BadInputError
 from slowfast.datasets.frames import decode_jpeg, jpeg_size, read_bytes

@@ -84,7 +84,14 @@ class ClipDataset(torch.utils.data.Dataset):
                 f"{self.num_classes}; set MODEL.NUM_CLASSES {len(self.class_names)}"
             )
 
-    def __getitem__(self, key):
+    def read_item(self, key, read):
+        """Resolve a sampler key and call ``read(sample, rng, temporal_view, spatial_view)``.
+
+        ``read`` returns ``(payload, frame_indices)``. In training an unreadable sample is
+        replaced by a seeded pick and counted; in evaluation the error propagates. Returns
+        ``(payload, rng, sample_id, meta)``; every loading path (decoded frames, raw JPEG
+        bytes) goes through here so they make identical choices.
+        """
         item, epoch, repeat = key if isinstance(key, tuple) else (key, 0, 0)
         if not 0 <= item < len(self):
             raise IndexError(f"item {item} out of range for {len(self)} items")
@@ -95,7 +102,7 @@ class ClipDataset(torch.utils.data.Dataset):
         for attempt in range(self.MAX_ATTEMPTS):
             rng = np.random.default_rng([self.seed, epoch, sample, repeat, attempt]) if self.training else None
             try:
-                frames, indices = self._load(current, rng, temporal_view, spatial_view)
+                payload, indices = read(current, rng, temporal_view, spatial_view)
                 break
             except BadInputError as e:
                 if not self.training:
@@ -105,10 +112,6 @@ class ClipDataset(torch.utils.data.Dataset):
                 current = int(rng.integers(self.num_samples))
         else:
             raise BadInputError(bad_files[-1], f"{self.MAX_ATTEMPTS} samples in a row were unreadable")
-        clip = np.stack(frames)
-        if self.augment is not None:
-            clip = self.augment(clip, rng)
-        clip = torch.from_numpy(np.ascontiguousarray(clip)).permute(3, 0, 1, 2)
         meta = {
             "video_id": self.video_id(current),
             "view": view,
@@ -116,4 +119,12 @@ class ClipDataset(torch.utils.data.Dataset):
             "bad": len(bad_files),
             "bad_files": bad_files,
         }
+        return payload, rng, current, meta
+
+    def __getitem__(self, key):
+        frames, rng, current, meta = self.read_item(key, self._load)
+        clip = np.stack(frames)
+        if self.augment is not None:
+            clip = self.augment(clip, rng)
+        clip = torch.from_numpy(np.ascontiguousarray(clip)).permute(3, 0, 1, 2)
         return clip, self.sample_labels[current], current, meta

@@ -9,15 +9,10 @@ available here; DATA.REVERSE_INPUT_CHANNEL is applied by the engine's InputPrep 
 non-JPEG file is replaced like on the CPU path; a file corrupt past its header fails in the
 engine's decode, naming the clip's first frame.
 """
-import logging
-
-import numpy as np
 import torch
 
 from slowfast.datasets.errors import BadInputError
 from slowfast.datasets.frames import jpeg_size, read_bytes
-
-logger = logging.getLogger(__name__)
 
 
 def check_raw_decoding(cfg):
@@ -120,30 +115,6 @@ class RawJpegClips(torch.utils.data.Dataset):
         return clip, indices
 
     def __getitem__(self, key):
-        d = self.dataset
-        item, epoch, repeat = key if isinstance(key, tuple) else (key, 0, 0)
-        if not 0 <= item < len(self):
-            raise IndexError(f"item {item} out of range for {len(self)} items")
-        sample, view = divmod(item, d.num_views)
-        temporal_view, spatial_view = divmod(view, d.num_spatial_crops)
-        bad_files, current = [], sample
-        for attempt in range(d.MAX_ATTEMPTS):
-            rng = np.random.default_rng([d.seed, epoch, sample, repeat, attempt]) if d.training else None
-            try:
-                clip, indices = self._read(current, rng, temporal_view, spatial_view)
-                break
-            except BadInputError as e:
-                if not d.training:
-                    raise
-                logger.warning("bad input, training item replaced by another sample: %s", e)
-                bad_files.append(e.path)
-                current = int(rng.integers(d.num_samples))
-        else:
-            raise BadInputError(bad_files[-1], f"{d.MAX_ATTEMPTS} samples in a row were unreadable")
-        meta = {
-            "video_id": d.video_id(current), "view": view,
-            "frame_indices": torch.as_tensor(np.asarray(indices), dtype=torch.long),
-            "bad": len(bad_files), "bad_files": bad_files,
-        }
-        return clip, d.sample_labels[current], current, meta
+        clip, _, current, meta = self.dataset.read_item(key, self._read)
+        return clip, self.dataset.sample_labels[current], current, meta
 

@@ -3,7 +3,6 @@
 Checkpoints from PySlowFast's model zoo load strictly; ``forward`` returns logits in
 train and eval mode (PySlowFast's head applies softmax in eval; the loop does it here).
 """
-import logging
 import math
 from functools import partial
 
@@ -14,8 +13,9 @@ from torch.utils.checkpoint import checkpoint
 from slowfast.models.mvit_attention import MultiScaleAttention, pool_tokens
 from slowfast.models.mvit_relpos import resize_table
 from slowfast.models.registry import ModelBuildError
+from slowfast.utils.logging import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _REL_POS_TABLES = ("rel_pos_h", "rel_pos_w", "rel_pos_t")
 

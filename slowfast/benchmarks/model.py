@@ -162,18 +162,21 @@ def run_worker(spec):
     }
 
 
-def _spawn(spec):
+def spawn_variant(module, spec, description):
+    """Run one benchmark variant in a fresh interpreter (``python -m module --worker SPEC``).
+
+    A fresh process per variant keeps allocator state, thread pools and peak memory of one
+    variant out of the next; the worker prints its result as the last stdout line (JSON).
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, env.get("PYTHONPATH")) if p)
     proc = subprocess.run(
-        [sys.executable, "-m", "slowfast.benchmarks.model", "--cfg", spec["cfg"], "--worker", json.dumps(spec)],
+        [sys.executable, "-m", module, "--cfg", spec["cfg"], "--worker", json.dumps(spec)],
         capture_output=True, text=True, env=env, cwd=_REPO,
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"benchmark worker for variant {spec['variant']!r} ({spec['mode']}) failed:\n{proc.stderr[-4000:]}"
-        )
+        raise RuntimeError(f"{description} failed:\n{proc.stderr[-4000:]}")
     return json.loads(lines[-1])
 
 
@@ -205,7 +208,8 @@ def main(argv=None):
             spec = {"cfg": os.path.abspath(args.cfg), "opts": opts, "variant": name, "mode": mode,
                     "batch": args.batch, "crop": args.crop, "threads": args.threads, "repeat": args.repeat,
                     "warmup": args.warmup, "device": args.device}
-            results.append(_spawn(spec))
+            results.append(spawn_variant("slowfast.benchmarks.model", spec,
+                                      f"benchmark worker for variant {spec['variant']!r} ({spec['mode']})"))
     by_key = {(r["variant"], r["mode"]): r for r in results}
     ratios = [
         {"variant": r["variant"], "mode": r["mode"],

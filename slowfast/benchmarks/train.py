@@ -22,14 +22,11 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from slowfast.benchmarks.model import compare_opts
-
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from slowfast.benchmarks.model import compare_opts, spawn_variant
 
 
 def _parse_size(text):
@@ -181,22 +178,6 @@ def run_worker(spec):
     }
 
 
-def _spawn(spec):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, "-m", "slowfast.benchmarks.train", "--cfg", spec["cfg"], "--worker", json.dumps(spec)],
-        capture_output=True, text=True, env=env, cwd=_REPO,
-    )
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"train benchmark worker for variant {spec['variant']!r} (round {spec['round']}) failed:\n"
-            f"{proc.stderr[-4000:]}"
-        )
-    return json.loads(lines[-1])
-
-
 def data_opts(args):
     """Overrides that point the config at the benchmark's frames, batch, workers and device."""
     if args.data is None:
@@ -262,7 +243,8 @@ def main(argv=None):
         for name, opts in variants:
             spec = {"cfg": os.path.abspath(args.cfg), "opts": opts, "variant": name, "round": rnd,
                     "steps": args.steps, "warmup": args.warmup, "threads": args.threads}
-            results.append(_spawn(spec))
+            results.append(spawn_variant("slowfast.benchmarks.train", spec,
+                                      f"train benchmark worker for variant {spec['variant']!r} (round {spec['round']})"))
     report = {
         "cfg": args.cfg, "opts": list(args.opts), "steps": args.steps, "warmup": args.warmup,
         "rounds": args.rounds, "workers": args.workers,

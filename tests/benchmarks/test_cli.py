@@ -22,7 +22,13 @@ def test_train_subcommand_compares_variants_on_synthetic_frames(tmp_path, capsys
             "--device", "cpu", "--compare", "MODEL.CHANNELS_LAST=True", "--json", "--opts", *TINY_SLOWFAST]
     assert benchmark_main(args) == 0
     report = _json(capsys)
-    assert report["frame_size"] == [96, 72] and (tmp_path / "annotations" / "MECCANO_train_actions.csv").is_file()
+    assert report["frame_size"] == [96, 72]
+    # 3 train segments repeated until an epoch holds 4 x batch x workers = 8 clips: 9 rows.
+    rows = (tmp_path / "annotations" / "MECCANO_train_actions.csv").read_text().splitlines()
+    long_rows = (tmp_path / "annotations_x3" / "MECCANO_train_actions.csv").read_text().splitlines()
+    assert len(rows) == 4 and long_rows == rows + rows[1:] * 2
+    assert (tmp_path / "annotations_x3" / "MECCANO_test_actions.csv").read_text() == \
+        (tmp_path / "annotations" / "MECCANO_test_actions.csv").read_text()
     assert [r["variant"] for r in report["results"]] == ["base", "MODEL.CHANNELS_LAST=True"] * 2
     assert [r["round"] for r in report["results"]] == [0, 0, 1, 1]
     for r in report["results"]:

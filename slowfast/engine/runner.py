@@ -13,6 +13,7 @@ import signal
 
 import torch
 
+from slowfast.config.diff import config_differences
 from slowfast.datasets.raw_jpeg import check_raw_decoding
 from slowfast.engine import distributed, rng
 from slowfast.engine.checkpoint import (
@@ -133,6 +134,10 @@ class _Run:
         if path:
             logger.info("Resuming from %s", path)
             data = load_file(path)
+            changed = config_differences(data["cfg"], cfg) if isinstance(data.get("cfg"), str) else []
+            if changed:
+                logger.warning("%s was saved with other settings; this run continues it with: %s", path,
+                               "; ".join(f"{k} {old!r} -> {new!r}" for k, old, new in changed))
             try:
                 self.module.load_state_dict(data["model_state"])
             except RuntimeError as e:

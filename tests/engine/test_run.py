@@ -144,3 +144,19 @@ def test_float16_grad_scaler_state_is_checkpointed_and_resumed(tmp_path, monkeyp
     second = torch.load(tmp_path / "fp16" / "checkpoints" / "checkpoint_epoch_00002.pyth", weights_only=True)
     assert second["scaler_state"]["_growth_tracker"] == 4  # continued from the resumed scaler
     assert all(torch.isfinite(v).all() for v in second["model_state"].values() if v.is_floating_point())
+
+
+def test_resume_with_changed_settings_names_them(tmp_path, monkeypatch):
+    install(monkeypatch)
+    common = dict(LOG_MODEL_INFO=False, TEST__ENABLE=False)
+    run(helpers.tiny_cfg(tmp_path, tmp_path / "out", SOLVER__MAX_EPOCH=1, **common))
+    # A longer schedule and more workers are expected on resume; a new learning rate and crop are not.
+    run(helpers.tiny_cfg(tmp_path, tmp_path / "out", SOLVER__MAX_EPOCH=2, SOLVER__BASE_LR=0.1,
+                         DATA__TRAIN_CROP_SIZE=20, DATA_LOADER__NUM_WORKERS=1, **common))
+    log = (tmp_path / "out" / "stdout.log").read_text()
+    warning = [line for line in log.splitlines() if "was saved with other settings" in line]
+    assert len(warning) == 1 and "checkpoint_epoch_00001.pyth" in warning[0]
+    assert "SOLVER.BASE_LR 0.2 -> 0.1" in warning[0] and "DATA.TRAIN_CROP_SIZE 16 -> 20" in warning[0]
+    assert "MAX_EPOCH" not in warning[0] and "NUM_WORKERS" not in warning[0]
+    stats = [json.loads(line) for line in (tmp_path / "out" / "json_stats.log").read_text().splitlines()]
+    assert [s["epoch"] for s in stats if s["_type"] == "train_epoch"] == [1, 2]

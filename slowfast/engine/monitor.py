@@ -29,7 +29,12 @@ def _clean(value):
 
 
 class JsonStats:
-    """Appends one JSON object per line to OUTPUT_DIR/json_stats.log."""
+    """Appends one JSON object per line to OUTPUT_DIR/json_stats.log.
+
+    A write that fails part-way (a full disk) is cut back to the previous line end, so the
+    file never holds a torn line that the report reader would refuse or a resumed run would
+    append to; the error names the file.
+    """
 
     def __init__(self, output_dir, enabled):
         self.path = os.path.join(output_dir, "json_stats.log") if enabled else None
@@ -38,9 +43,22 @@ class JsonStats:
         if self.path is None:
             return
         record = {"_type": kind, **{k: _clean(v) for k, v in fields.items()}}
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
-            f.flush()
+        data = (json.dumps(record, sort_keys=True) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                while data:
+                    data = data[os.write(fd, data):]
+            except OSError as e:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass  # not a regular file (a device): nothing was kept anyway
+                raise OSError(e.errno, f"{self.path}: could not append the {kind!r} record ({e.strerror}); "
+                                       "the lines before it are intact") from e
+        finally:
+            os.close(fd)
 
 
 class TensorBoard:

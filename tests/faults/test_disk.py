@@ -62,3 +62,38 @@ def test_checkpoint_folder_full_or_unwritable_mid_run(tmp_path, monkeypatch, how
     run(helpers.tiny_cfg(tmp_path, out, **common))
     assert "Resuming from " + str(ckpts / "checkpoint_epoch_00001.pyth") in (out / "stdout.log").read_text()
     assert load_file(str(ckpts / "checkpoint_epoch_00003.pyth"))["epoch"] == 2
+
+
+def test_json_stats_on_a_full_disk_fails_clearly_and_keeps_whole_lines(tmp_path, monkeypatch):
+    from slowfast.engine import monitor
+
+    stats = monitor.JsonStats(str(tmp_path), True)
+    stats.write("train_epoch", epoch=1, loss=1.5)
+    before = (tmp_path / "json_stats.log").read_bytes()
+    real_write, calls = os.write, [0]
+
+    def short_then_enospc(fd, data):
+        # What a filling disk does: a short write, then ENOSPC.
+        calls[0] += 1
+        if calls[0] == 1:
+            return real_write(fd, data[:7])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(monitor.os, "write", short_then_enospc)
+    with pytest.raises(OSError, match=rf"{tmp_path}/json_stats.log: could not append the 'val_epoch' record "
+                                      r"\(No space left on device\); the lines before it are intact"):
+        stats.write("val_epoch", epoch=1, top1=50.0)
+    assert calls[0] == 2 and (tmp_path / "json_stats.log").read_bytes() == before  # the 7 bytes are cut back
+    monkeypatch.setattr(monitor.os, "write", real_write)
+    stats.write("val_epoch", epoch=1, top1=50.0)  # space is back: whole lines again
+    assert [line.split('"_type": ')[1][:12] for line in (tmp_path / "json_stats.log").read_text().splitlines()] == \
+        ['"train_epoch', '"val_epoch",']
+
+
+def test_run_with_json_stats_on_a_full_device_stops_naming_the_file(tmp_path, monkeypatch):
+    install(monkeypatch)
+    out = tmp_path / "run"
+    out.mkdir()
+    os.symlink("/dev/full", out / "json_stats.log")
+    with pytest.raises(OSError, match=r"json_stats.log: could not append the 'train_iter' record \(No space left"):
+        run(helpers.tiny_cfg(tmp_path, out, TEST__ENABLE=False, LOG_MODEL_INFO=False))

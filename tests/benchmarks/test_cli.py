@@ -60,6 +60,59 @@ def test_model_subcommand(capsys):
         assert r["clips_per_s"] == pytest.approx(1 / r["step_s"]) and r["crop"] == 32 and r["num_frames"] == 8
 
 
+# A stand-in PySlowFast checkout: build_model(cfg) and a model taking PySlowFast's [slow, fast] list.
+FAKE_PYSLOWFAST_MODELS = """
+import torch
+from torch import nn
+
+
+class Model(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.frames, self.alpha = cfg.DATA.NUM_FRAMES, cfg.SLOWFAST.ALPHA
+        self.conv = nn.Conv3d(3, 4, 1)
+        self.fc = nn.Linear(8, cfg.MODEL.NUM_CLASSES)
+
+    def forward(self, x):
+        slow, fast = x
+        assert fast.shape[2] == self.frames and slow.shape[2] == self.frames // self.alpha
+        x[0] = x[1] = None  # PySlowFast's stem replaces the list's items in place
+        return self.fc(torch.cat([self.conv(p).mean((2, 3, 4)) for p in (slow, fast)], 1))
+
+
+def build_model(cfg):
+    assert cfg.NUM_GPUS == 0 and cfg.MODEL.NUM_CLASSES == 8 and cfg.RESNET.WIDTH_PER_GROUP == 4
+    return Model(cfg)
+"""
+
+
+def test_model_subcommand_times_pyslowfast_in_interleaved_rounds(tmp_path, capsys):
+    models = tmp_path / "SlowFast" / "slowfast" / "models"
+    models.mkdir(parents=True)
+    (models.parent / "__init__.py").write_text("")
+    (models / "__init__.py").write_text(FAKE_PYSLOWFAST_MODELS)
+    args = ["model", "--cfg", SLOWFAST_CFG, "--batch", "1", "--repeat", "1", "--warmup", "1", "--threads", "1",
+            "--device", "cpu", "--rounds", "2", "--pyslowfast", str(tmp_path / "SlowFast"), "--json",
+            "--opts", *TINY_SLOWFAST]
+    assert benchmark_main(args) == 0
+    report = _json(capsys)
+    keys = [(r["round"], r["variant"], r["mode"]) for r in report["results"]]
+    assert keys == [(k, v, m) for k in (0, 1) for v in ("base", "pyslowfast") for m in ("forward", "train")]
+    assert [(s["variant"], s["mode"], s["rounds"]) for s in report["summary"]] == [
+        ("base", "forward", 2), ("base", "train", 2), ("pyslowfast", "forward", 2), ("pyslowfast", "train", 2)]
+    by = {(r["round"], r["variant"], r["mode"]): r for r in report["results"]}
+    for ratio in report["ratios"]:
+        per_round = [by[k, "pyslowfast", ratio["mode"]]["step_s"] / by[k, "base", ratio["mode"]]["step_s"]
+                     for k in (0, 1)]
+        assert ratio["variant"] == "pyslowfast" and ratio["time_ratio"] == pytest.approx(sum(per_round) / 2)
+
+
+def test_model_subcommand_refuses_a_folder_without_pyslowfast(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        benchmark_main(["model", "--cfg", SLOWFAST_CFG, "--pyslowfast", str(tmp_path)])
+    assert "no slowfast/models/__init__.py there" in capsys.readouterr().err
+
+
 def test_loader_subcommand(frames_dir, tmp_path, capsys):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text("DATA:\n  NUM_FRAMES: 4\n  SAMPLING_METHOD: segment_uniform\n"

@@ -9,6 +9,9 @@ model, so their ratio shows whether the data pipeline keeps up:
   waiting is reported as ``data_wait_frac``);
 * compute only: ``--steps`` steps re-using one batch already in memory (no loading).
 
+End-to-end runs first, after a warm-up that also drains the batches queued while the model
+started; synthetic train lists are repeated so that an epoch keeps every worker busy.
+
 ``--compare KEY=VAL[,KEY=VAL]`` adds a variant. Every (round, variant) runs in a fresh
 process, rounds interleave the variants, and ratios to the base are medians of same-round
 ratios: on a shared machine only those are meaningful.
@@ -126,7 +129,10 @@ def run_worker(spec):
     trainer = Trainer(cfg, ctx, model, forward, optimizer, scaler, prepare, autocast, None, None, None)
     loader = build_loader(cfg, "train")
     batches = _endless(loader)
-    total = spec["warmup"] + cfg.DATA_LOADER.NUM_WORKERS * cfg.DATA_LOADER.PREFETCH_FACTOR + 2 * spec["steps"]
+    # Warm-up also empties the batches the workers prefetched while the model started, so the
+    # timed steps see the loader's steady rate, not a full queue.
+    queued = cfg.DATA_LOADER.NUM_WORKERS * cfg.DATA_LOADER.PREFETCH_FACTOR
+    total = spec["warmup"] + queued + 2 * spec["steps"]
     window, detectors = _Window(device), _Detectors(device, 0, 0.0)
     model.train()
     it = 0
@@ -138,9 +144,6 @@ def run_worker(spec):
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    # Warm-up also empties the batches the workers prefetched while the model started, so the
-    # timed steps see the loader's steady rate, not a full queue.
-    queued = cfg.DATA_LOADER.NUM_WORKERS * cfg.DATA_LOADER.PREFETCH_FACTOR
     for _ in range(spec["warmup"] + queued):
         batch = next(batches)
         step(batch)

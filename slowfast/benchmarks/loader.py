@@ -104,7 +104,7 @@ def _tree_cpu():
     return total
 
 
-def _batches(loader):
+def endless_batches(loader):
     """Batches forever, epoch after epoch (set_epoch as the engine does)."""
     epoch = 0
     while True:
@@ -167,7 +167,7 @@ def run(args):
     cfg = load_config(args.cfg, opts)
     dataset = Meccano(cfg, args.split)
     loader = build_loader(cfg, args.split)
-    batches = _batches(loader)
+    batches = endless_batches(loader)
     skip = 1 + args.workers * cfg.DATA_LOADER.PREFETCH_FACTOR
     rng = np.random.default_rng(0)
     rounds = []

@@ -93,7 +93,7 @@ def _memory_now_mb(device):
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _peak_mb(device):
+def peak_mb(device):
     import torch
 
     if device.type == "cuda":
@@ -178,7 +178,7 @@ def time_steps(model, inputs, cfg, spec, device):
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
     step_s = statistics.median(times)
-    peak = _peak_mb(device)
+    peak = peak_mb(device)
     return {
         "variant": spec["variant"],
         "round": spec.get("round", 0),

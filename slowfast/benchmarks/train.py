@@ -24,14 +24,13 @@ import csv
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 
-from slowfast.benchmarks.model import compare_opts, spawn_variant
+from slowfast.benchmarks.model import compare_opts, peak_mb, spawn_variant
 
 
 def _parse_size(text):
@@ -76,28 +75,11 @@ def _synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def _peak_mb(device):
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # KiB on Linux
-
-
-def _endless(loader):
-    from slowfast.datasets.loader import set_epoch
-
-    epoch = 0
-    while True:
-        set_epoch(loader, epoch)
-        yield from loader
-        epoch += 1
-
-
 def run_worker(spec):
     """Build the engine's training pieces and time end-to-end and compute-only steps (fresh process)."""
     import torch
 
+    from slowfast.benchmarks.loader import endless_batches
     from slowfast.config import load_config
     from slowfast.datasets.loader import build_loader
     from slowfast.engine.checkpoint import unwrap
@@ -128,7 +110,7 @@ def run_worker(spec):
     # The step reads neither the JSON log, TensorBoard nor the stop flag.
     trainer = Trainer(cfg, ctx, model, forward, optimizer, scaler, prepare, autocast, None, None, None)
     loader = build_loader(cfg, "train")
-    batches = _endless(loader)
+    batches = endless_batches(loader)
     # Warm-up also empties the batches the workers prefetched while the model started, so the
     # timed steps see the loader's steady rate, not a full queue.
     queued = cfg.DATA_LOADER.NUM_WORKERS * cfg.DATA_LOADER.PREFETCH_FACTOR
@@ -178,7 +160,7 @@ def run_worker(spec):
         "compute_clips_per_s": spec["steps"] * batch_size / compute_s,
         "e2e_vs_compute": compute_s / e2e_s,
         "mean_loss": sums[0] / max(sums[3], 1.0),
-        "peak_mem_mb": _peak_mb(device),
+        "peak_mem_mb": peak_mb(device),
         "batch": batch_size,
         "clip_shape": clip_shape,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
